@@ -22,7 +22,7 @@ class LayeringTest {
             "gfp", "sched", "debug", "stat", "locking", "page", "reclaim", "pagecache",
             "slab", "vmalloc", "mempool");
 
-    private static final Pattern REF = Pattern.compile("\\bio\\.memscope\\.([a-z]+)\\b");
+    private static final Pattern REF = Pattern.compile("\\bio\\.memscope\\.([A-Za-z]+)\\b");
 
     @Test
     void lowerLayersNeverReferenceHigherOnes() throws IOException {
