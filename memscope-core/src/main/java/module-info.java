@@ -10,4 +10,5 @@ module io.memscope {
     exports io.memscope.sched;
     exports io.memscope.debug;
     exports io.memscope.reclaim;
+    exports io.memscope.pagecache;
 }
