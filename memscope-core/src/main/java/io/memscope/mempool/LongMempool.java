@@ -1,9 +1,7 @@
 package io.memscope.mempool;
 
-import io.memscope.debug.FaultAttr;
 import io.memscope.debug.KernelLog;
 import io.memscope.gfp.Gfp;
-import io.memscope.sched.Task;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 import java.util.Objects;
@@ -80,6 +78,7 @@ public final class LongMempool {
     private final KernelLog log;
     private final AllocFn allocFn;
     private final FreeFn freeFn;
+    private final MempoolChecks checks;
     /** {@code pool->lock}; also the wait queue's lock, so a waiter cannot miss a wake-up. */
     private final ReentrantLock lock = new ReentrantLock();
     /** {@code pool->wait}. */
@@ -97,6 +96,7 @@ public final class LongMempool {
         this.log = config.log();
         this.allocFn = allocFn;
         this.freeFn = freeFn;
+        this.checks = new MempoolChecks(config.log());
         this.minNr = minNr;
         // Storage for at least one element: a zero-minimum pool still keeps one (mempool_init_node).
         this.elements = new long[Math.max(1, minNr)];
@@ -120,7 +120,7 @@ public final class LongMempool {
             throw new IllegalArgumentException("mempool min_nr must be >= 0, was " + minNr);
         }
         LongMempool pool = new LongMempool(config, minNr, allocFn, freeFn);
-        pool.mightAlloc(Gfp.KERNEL);
+        pool.checks.mightAlloc(Gfp.KERNEL);
         // Not yet published: no other thread can see the pool, so the lock is uncontended.
         pool.lock.lock();
         try {
@@ -212,12 +212,12 @@ public final class LongMempool {
         int full = gfp | Gfp.NOMEMALLOC | Gfp.NORETRY | Gfp.NOWARN;
         // The first pass neither sleeps nor starts I/O: the reserve is cheaper than reclaim.
         int gfpTemp = full & ~(Gfp.DIRECT_RECLAIM | Gfp.IO);
-        mightAlloc(full);
+        checks.mightAlloc(full);
 
         boolean interrupted = false;
         try {
             for (;;) {
-                long element = injectFailure(config.failMempoolAlloc()) ? NULL : allocFn.alloc(gfpTemp);
+                long element = checks.injectFailure(config.failMempoolAlloc()) ? NULL : allocFn.alloc(gfpTemp);
                 if (element != NULL) {
                     OUTSTANDING.getAndAdd(this, 1L);
                     return element;
@@ -411,10 +411,10 @@ public final class LongMempool {
         }
         int full = Gfp.KERNEL | Gfp.NOMEMALLOC | Gfp.NORETRY | Gfp.NOWARN;
         int gfpTemp = full & ~(Gfp.DIRECT_RECLAIM | Gfp.IO);
-        mightAlloc(full);
+        checks.mightAlloc(full);
         int allocated = 0;
         // One injection fails the whole batch, to exercise the "several elements missing" path.
-        boolean usePool = injectFailure(config.failMempoolAllocBulk());
+        boolean usePool = checks.injectFailure(config.failMempoolAllocBulk());
         boolean interrupted = false;
         try {
             for (;;) {
@@ -505,7 +505,7 @@ public final class LongMempool {
         if (destroyed) {
             throw new MempoolDestroyedException(config.name(), "mempool_resize");
         }
-        mightAlloc(Gfp.KERNEL); // might_sleep()
+        checks.mightAlloc(Gfp.KERNEL); // might_sleep()
         lock.lock();
         try {
             if (newMinNr <= minNr) {
@@ -577,47 +577,6 @@ public final class LongMempool {
         return element;
     }
 
-    /**
-     * {@code might_alloc(gfp)}: an allocation that may sleep must not come from atomic context.
-     * Reported as the kernel's {@code might_sleep} splat through {@link KernelLog#warn} (which
-     * throws under panic_on_warn). The one place to point at the locking layer's
-     * {@code mightAlloc} (which adds the {@code fs_reclaim} lockdep annotation) at merge.
-     */
-    private void mightAlloc(int gfp) {
-        if (!Gfp.allowBlocking(gfp)) {
-            return;
-        }
-        Task t = Task.current();
-        if (!t.inAtomic() && !t.irqsDisabled()) {
-            return;
-        }
-        log.warn("BUG: sleeping function called from invalid context at mm/mempool.c\n"
-                + "in_atomic(): " + (t.inAtomic() ? 1 : 0) + ", irqs_disabled(): " + (t.irqsDisabled() ? 1 : 0)
-                + ", non_block: 0, pid: " + t.pid() + ", name: " + t.comm() + "\n"
-                + "preempt_count: " + Integer.toHexString(t.preemptCount()) + ", expected: 0");
-    }
-
-    /**
-     * The {@code fail_mempool_alloc} check: when the attribute says so, pretend the backing
-     * allocator failed so the reserve gets used. Silent ({@code FAULT_NOWARN}) apart from one
-     * {@code "forcing mempool usage for <caller>"} line, as the kernel prints.
-     */
-    private boolean injectFailure(FaultAttr attr) {
-        if (attr == null || !attr.shouldFailEx(1, FaultAttr.FAULT_NOWARN)) {
-            return false;
-        }
-        log.printk(KernelLog.Level.INFO, "forcing mempool usage for " + caller());
-        return true;
-    }
-
-    private static String caller() {
-        return StackWalker.getInstance().walk(s -> s
-                .filter(f -> !f.getClassName().equals(LongMempool.class.getName()))
-                .findFirst()
-                .map(f -> f.getClassName() + "." + f.getMethodName())
-                .orElse("?"));
-    }
-
     private int loCurrNr() {
         return (int) CURR_NR.getOpaque(this);
     }
@@ -670,43 +629,5 @@ public final class LongMempool {
     public String toString() {
         return "mempool " + config.name() + " [min_nr " + minNr() + ", curr_nr " + currNr() + ", outstanding "
                 + outstanding() + "]";
-    }
-
-    // ------------------------------------------------------------------ misuse
-
-    /** {@link #destroy} found elements that were never returned. */
-    public static final class MempoolLeakException extends IllegalStateException {
-        private static final long serialVersionUID = 1L;
-        private final long missing;
-
-        MempoolLeakException(String pool, long missing) {
-            super("mempool_destroy of " + pool + ": expected every element returned (0 outstanding), found "
-                    + missing + " outstanding");
-            this.missing = missing;
-        }
-
-        /** How many elements were not returned. */
-        public long missing() {
-            return missing;
-        }
-    }
-
-    /** The pool was used (or destroyed again) after {@link #destroy}. */
-    public static final class MempoolDestroyedException extends IllegalStateException {
-        private static final long serialVersionUID = 1L;
-
-        MempoolDestroyedException(String pool, String op) {
-            super(op + " on " + pool + ": expected a live pool, found one already destroyed");
-        }
-    }
-
-    /** More elements were freed to the pool than it handed out (a double free, or a foreign element). */
-    public static final class ForeignElementException extends IllegalStateException {
-        private static final long serialVersionUID = 1L;
-
-        ForeignElementException(String pool, long outstanding, long freed) {
-            super("mempool_free to " + pool + ": expected at most " + outstanding
-                    + " element(s) outstanding from this pool, found " + freed + " returned");
-        }
     }
 }

@@ -257,15 +257,15 @@ class LongMempoolTest {
         LongMempool p = pool(2);
         long e1 = p.mempoolAlloc(Gfp.KERNEL);
         long e2 = p.mempoolAlloc(Gfp.KERNEL);
-        assertThatThrownBy(p::destroy).isInstanceOf(LongMempool.MempoolLeakException.class)
+        assertThatThrownBy(p::destroy).isInstanceOf(MempoolLeakException.class)
                 .hasMessage("mempool_destroy of test: expected every element returned (0 outstanding), found 2 outstanding")
-                .satisfies(ex -> assertThat(((LongMempool.MempoolLeakException) ex).missing()).isEqualTo(2));
+                .satisfies(ex -> assertThat(((MempoolLeakException) ex).missing()).isEqualTo(2));
         assertThat(a.live).as("the reserve was still freed").containsExactlyInAnyOrder(e1, e2);
         p.mempoolFree(e1);
         p.mempoolFree(e2);
         assertThat(a.live).as("late frees go to the allocator").isEmpty();
-        assertThatThrownBy(p::destroy).isInstanceOf(LongMempool.MempoolDestroyedException.class);
-        assertThatThrownBy(() -> p.mempoolAlloc(Gfp.KERNEL)).isInstanceOf(LongMempool.MempoolDestroyedException.class)
+        assertThatThrownBy(p::destroy).isInstanceOf(MempoolDestroyedException.class);
+        assertThatThrownBy(() -> p.mempoolAlloc(Gfp.KERNEL)).isInstanceOf(MempoolDestroyedException.class)
                 .hasMessage("mempool_alloc on test: expected a live pool, found one already destroyed");
     }
 
@@ -274,7 +274,7 @@ class LongMempoolTest {
         LongMempool p = pool(1);
         long e = p.mempoolAlloc(Gfp.KERNEL);
         p.mempoolFree(e);
-        assertThatThrownBy(() -> p.mempoolFree(e)).isInstanceOf(LongMempool.ForeignElementException.class)
+        assertThatThrownBy(() -> p.mempoolFree(e)).isInstanceOf(ForeignElementException.class)
                 .hasMessage("mempool_free to test: expected at most 0 element(s) outstanding from this pool, found 1 returned");
         assertThat(p.currNr()).isEqualTo(1);
         p.destroy();
