@@ -11,4 +11,5 @@ module io.memscope {
     exports io.memscope.debug;
     exports io.memscope.reclaim;
     exports io.memscope.pagecache;
+    exports io.memscope.mempool;
 }

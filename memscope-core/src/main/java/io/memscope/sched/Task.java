@@ -78,6 +78,7 @@ public final class Task {
     private int rawLockDepth;
     private long memsAllowed = ALL_NODES;
     private int failNth;
+    private volatile boolean makeItFail;
     private boolean rtTask;
     private volatile Object oomVictimOf;
 
@@ -274,6 +275,19 @@ public final class Task {
             throw new IllegalArgumentException("fail-nth must be >= 0, was " + n);
         }
         this.failNth = n;
+    }
+
+    /**
+     * {@code task->make_it_fail} ({@code /proc/<pid>/make-it-fail}): when a fault attribute has
+     * its task filter on, only tasks with this mark can have failures injected.
+     */
+    public boolean makeItFail() {
+        return makeItFail;
+    }
+
+    /** Sets {@code make_it_fail}. Any thread may set it, as any writer of /proc/pid/make-it-fail can. */
+    public void setMakeItFail(boolean on) {
+        this.makeItFail = on;
     }
 
     /** {@code rt_or_dl_task(current)}: a real-time task gets ALLOC_MIN_RESERVE for blocking allocations. */

@@ -1,0 +1,45 @@
+package io.memscope.debug;
+
+import io.memscope.sched.Task;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The Java form of {@code dump_stack()} ({@code lib/dump_stack.c}): the header line naming the
+ * task, then {@code Call Trace:} and the calling thread's frames between {@code <TASK>} and
+ * {@code </TASK>}, one per line, innermost first.
+ *
+ * <p>memscope has no CPUs or UIDs of its own, so the header prints {@code CPU: 0 UID: 0} and
+ * the thread's id and name as {@code PID} and {@code Comm}. Frames of the reporting machinery
+ * itself (the class passed as {@code skipThrough} and everything called from it) are left out,
+ * as the kernel's trace starts at its caller.
+ */
+final class DumpStack {
+    private DumpStack() {}
+
+    /** The report lines for the calling thread, skipping every frame up to the last one of {@code skipThrough}. */
+    static List<String> lines(Task task, Class<?> skipThrough) {
+        List<String> out = new ArrayList<>();
+        String comm = task.comm();
+        out.add("CPU: 0 UID: 0 PID: " + task.pid() + " Comm: "
+                + (comm.length() > 20 ? comm.substring(0, 20) : comm));
+        out.add("Call Trace:");
+        out.add(" <TASK>");
+        List<StackWalker.StackFrame> frames = StackWalker.getInstance().walk(s -> s.toList());
+        int start = 0;
+        String skip = skipThrough.getName();
+        for (int i = 0; i < frames.size(); i++) {
+            String c = frames.get(i).getClassName();
+            if (c.equals(skip) || c.equals(DumpStack.class.getName())) {
+                start = i + 1;
+            }
+        }
+        for (int i = start; i < frames.size(); i++) {
+            StackWalker.StackFrame f = frames.get(i);
+            out.add(" " + f.getClassName() + "." + f.getMethodName()
+                    + "(" + f.getFileName() + ":" + f.getLineNumber() + ")");
+        }
+        out.add(" </TASK>");
+        return out;
+    }
+}
