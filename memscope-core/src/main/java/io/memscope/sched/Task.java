@@ -82,6 +82,12 @@ public final class Task {
     private boolean rtTask;
     private volatile Object oomVictimOf;
 
+    /** The open allocation scopes (see {@link Memalloc}); owned by this task's thread. */
+    final ScopeStack scopes = new ScopeStack();
+    /** memscope extension scopes: GFP bits added to / removed from every allocation (see {@link Memalloc#gfpScope}). */
+    int gfpScopeSet;
+    int gfpScopeClear;
+
     /** The value of {@link #memsAllowed()} when the cpuset allows every node. */
     public static final long ALL_NODES = -1L;
 
@@ -161,6 +167,30 @@ public final class Task {
     /** {@code current_is_kswapd()}. */
     public boolean isKswapd() {
         return (flags & PF_KSWAPD) != 0;
+    }
+
+    /** Number of allocation scopes currently open on this task (raw saves and scope objects). */
+    public int openScopeDepth() {
+        return scopes.depth;
+    }
+
+    /**
+     * GFP bits that memscope's extension scopes add to every allocation ({@code __GFP_NOWARN},
+     * {@code __GFP_ZERO}, {@code __GFP_NOLOCKDEP}, {@code __GFP_ACCOUNT}); 0 outside such scopes.
+     * The kernel has no counterpart; see {@link Memalloc#gfpScope}.
+     */
+    public int gfpScopeSet() {
+        return gfpScopeSet;
+    }
+
+    /** GFP bits that memscope's extension scopes remove from every allocation ({@code __GFP_NOWARN}). */
+    public int gfpScopeClear() {
+        return gfpScopeClear;
+    }
+
+    /** True when this task records where each scope was opened (see {@link Memalloc#setScopeDebug}). */
+    public boolean scopeDebug() {
+        return scopes.debug;
     }
 
     // ---- preemption and interrupt context ----
