@@ -196,7 +196,7 @@ class OomKillerTest {
             Thread.currentThread().setName(oldName);
         }
         List<String> lines = log.lines();
-        assertThat(lines.get(0)).matches("writer-3 invoked oom-killer: gfp_mask=0xcc0\\(.*\\), order=0, oom_score_adj=0");
+        assertThat(lines.get(0)).isEqualTo("writer-3 invoked oom-killer: gfp_mask=0xcc0(GFP_KERNEL), order=0, oom_score_adj=0");
         assertThat(lines).containsSubsequence(
                 "Mem-Info:",
                 "Tasks state (memory values in pages):",

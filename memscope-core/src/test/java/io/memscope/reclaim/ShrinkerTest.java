@@ -255,7 +255,7 @@ class ShrinkerTest {
         shrinkers.shrinkSlab(Gfp.KERNEL, 0, 12);
         assertThat(lines).hasSize(2);
         assertThat(lines.get(0)).matches("mm_shrink_slab_start: sb-test [0-9a-f]{16}: nid: 0 objects to shrink 0"
-                + " gfp_flags \\S+ cache items 100000 delta 48 total_scan 48 priority 12");
+                + " gfp_flags GFP_KERNEL cache items 100000 delta 48 total_scan 48 priority 12");
         assertThat(lines.get(1)).matches("mm_shrink_slab_end: sb-test [0-9a-f]{16}: nid: 0 unused scan count 0"
                 + " new scan count 48 total_scan 48 last shrinker return val 0");
         s.free();
