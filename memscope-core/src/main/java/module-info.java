@@ -9,4 +9,5 @@ module io.memscope {
     exports io.memscope.gfp;
     exports io.memscope.sched;
     exports io.memscope.debug;
+    exports io.memscope.locking;
 }

@@ -304,6 +304,27 @@ public final class Task {
         this.oomVictimOf = victim;
     }
 
+    // ---- scope primitive (include/linux/sched/mm.h memalloc_flags_save/restore) ----
+
+    /**
+     * {@code memalloc_flags_save(bits)} as the current kernel defines it: sets {@code bits} in
+     * this task's flags and returns the bits that this call newly set (the restore cookie).
+     * The named scope helpers of {@link Memalloc} are built on this pair; it is public so that
+     * checkers in higher layers (lockdep's self-test) can open a scope without depending on them.
+     */
+    public int memallocFlagsSave(int bits) {
+        requireCurrent("memalloc_flags_save");
+        int cookie = ~flags & bits;
+        flags |= bits;
+        return cookie;
+    }
+
+    /** {@code memalloc_flags_restore(cookie)}: clears exactly the bits a matching save set. */
+    public void memallocFlagsRestore(int cookie) {
+        requireCurrent("memalloc_flags_restore");
+        flags &= ~cookie;
+    }
+
     void requireCurrent(String what) {
         if (Thread.currentThread() != thread) {
             throw new WrongTaskException(what, this, current());
