@@ -2,7 +2,6 @@ package io.memscope.locking;
 
 import io.memscope.locking.LockMisuseException.IrqStateException;
 import io.memscope.sched.Task;
-import java.util.function.Supplier;
 
 /**
  * Simulated interrupt contexts for the calling task, so tests and scenarios can run code "in a
@@ -54,15 +53,6 @@ public final class Irq {
             exit(t, Task.NMI_OFFSET + Task.HARDIRQ_OFFSET, Task.NMI_MASK, "nmi");
             t.localIrqEnable();
         }
-    }
-
-    /** Like {@link #hardirq(Runnable)}, returning the body's result. */
-    public static <T> T hardirq(Supplier<T> body) {
-        Object[] out = new Object[1];
-        hardirq(() -> out[0] = body.get());
-        @SuppressWarnings("unchecked")
-        T r = (T) out[0];
-        return r;
     }
 
     /** {@code local_bh_disable()}. */
