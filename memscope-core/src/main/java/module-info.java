@@ -12,4 +12,5 @@ module io.memscope {
     exports io.memscope.reclaim;
     exports io.memscope.pagecache;
     exports io.memscope.mempool;
+    exports io.memscope.locking;
 }
