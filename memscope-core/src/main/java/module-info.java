@@ -9,4 +9,9 @@ module io.memscope {
     exports io.memscope.gfp;
     exports io.memscope.sched;
     exports io.memscope.debug;
+    exports io.memscope.stat;
+    exports io.memscope.page;
+    exports io.memscope;
+
+    requires jdk.jfr;
 }
