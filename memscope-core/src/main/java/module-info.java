@@ -13,4 +13,8 @@ module io.memscope {
     exports io.memscope.pagecache;
     exports io.memscope.mempool;
     exports io.memscope.locking;
+    exports io.memscope.stat;
+    exports io.memscope.page;
+    exports io.memscope;
+    requires jdk.jfr;
 }

@@ -1,0 +1,782 @@
+package io.memscope.page;
+
+import static io.memscope.page.PageTableDescriptor.NIL;
+import static io.memscope.page.PageTableDescriptor.ORDER_MASK;
+import static io.memscope.page.PageTableDescriptor.ORDER_SHIFT;
+import static io.memscope.page.PageTableDescriptor.STATE_ALLOC;
+import static io.memscope.page.PageTableDescriptor.STATE_MASK;
+import static io.memscope.page.PageTableDescriptor.STATE_SHIFT;
+
+import io.memscope.debug.KernelLog;
+import io.memscope.gfp.Gfp;
+import io.memscope.gfp.MigrateType;
+import io.memscope.gfp.ZoneType;
+import io.memscope.sched.Memalloc;
+import io.memscope.sched.Task;
+import io.memscope.stat.VmItem;
+import io.memscope.stat.VmStat;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.util.concurrent.locks.ReentrantLock;
+
+/**
+ * The buddy page allocator of one machine: {@code mm/page_alloc.c}'s entry points
+ * ({@code alloc_pages}, {@code alloc_pages_node}, {@code __get_free_page}, {@code alloc_pages_exact},
+ * {@code __free_pages}), its fast path ({@code __alloc_frozen_pages_noprof},
+ * {@code prepare_alloc_pages}, {@code get_page_from_freelist}, {@code rmqueue}) and the free path
+ * ({@code free_frozen_pages}). The slow path is {@link SlowPath}; checks of the calling context are
+ * {@link MightAlloc}; reports are {@link AllocReports}; debug checks {@link PageDebug}; the books
+ * {@link Validator}.
+ *
+ * <p><b>Memory.</b> One contiguous off-heap region ({@code Arena.ofShared()}, 4 KiB aligned) holds
+ * every page frame; page frame {@code pfn} is bytes {@code [pfn << 12, (pfn + 1) << 12)}. Metadata is
+ * the {@link PageTable} (32 bytes per page). Nodes own contiguous pfn ranges; inside a node the
+ * zones follow in index order (DMA, DMA32, Normal, Movable).
+ *
+ * <p><b>Handles.</b> Allocation returns a {@link PageHandle} ({@code long}; {@link PageHandle#NULL}
+ * on failure, the kernel's NULL). {@link #segment(long)} turns it into a {@code MemorySegment};
+ * {@link #address(long)} gives its offset without creating an object.
+ *
+ * <p><b>Zero garbage.</b> An order-0 allocation and free that hit the per-CPU list create no Java
+ * object: the context is primitives, the zonelist a prebuilt array, the slot lock a CAS.
+ *
+ * <p><b>Thread-safety.</b> Every public method may be called from any thread. The owner of an
+ * allocated block must hand its handle to another thread with a happens-before edge (a queue, a
+ * lock) before that thread uses or frees it, as with any memory.
+ */
+public final class PageAllocator implements AutoCloseable {
+    final PageAllocConfig cfg;
+    final KernelLog log;
+    final VmStat vmstat;
+    final PageTable pt;
+    private final Arena arena;
+    final MemorySegment memory;
+    final int pages;
+    final int nSlots;
+    /** {@code [nid][zoneIdx]}. */
+    final Zone[][] nodeZones;
+    /** Populated zones, node by node, lowest index first. */
+    final Zone[] zones;
+    /** ZONELIST_FALLBACK per node: local node first, then the others; each node's zones highest first. */
+    final Zone[][] fallbackList;
+    /** ZONELIST_NOFALLBACK per node (__GFP_THISNODE). */
+    final Zone[][] noFallbackList;
+    /** Zone of each 1024-page chunk. */
+    private final Zone[] zoneByChunk;
+    final AllocFaultHook faultHook;
+    final KswapdWaker kswapd;
+    final DirectReclaimer reclaimer;
+    final OomKiller oomKiller;
+    final Compactor compactor;
+    /** {@code oom_lock}. */
+    final ReentrantLock oomLock = new ReentrantLock();
+    final MightAlloc mightAlloc;
+    final AllocReports reports;
+    final SlowPath slow;
+    final PageDebug debug;
+    final int minFreeKbytes;
+    private volatile boolean closed;
+
+    /** Hooks the higher layers implement; nulls mean the defaults. */
+    public record Hooks(AllocFaultHook fault, KswapdWaker kswapd, DirectReclaimer reclaimer, OomKiller oom,
+                        Compactor compactor) {
+        /** All defaults. */
+        public static Hooks defaults() {
+            return new Hooks(null, null, null, null, null);
+        }
+    }
+
+    /** Builds the machine's memory: allocates the region, the page table, zones, watermarks and pcp lists. */
+    public PageAllocator(PageAllocConfig cfg, KernelLog log, VmStat vmstat, Hooks hooks) {
+        this.cfg = cfg;
+        this.log = log;
+        this.vmstat = vmstat;
+        this.pages = (int) cfg.totalPages();
+        this.nSlots = cfg.cpuSlots();
+        this.faultHook = hooks.fault() != null ? hooks.fault() : AllocFaultHook.NEVER;
+        this.kswapd = hooks.kswapd() != null ? hooks.kswapd() : KswapdWaker.NONE;
+        this.reclaimer = hooks.reclaimer() != null ? hooks.reclaimer() : DirectReclaimer.DRAIN_ONLY;
+        this.oomKiller = hooks.oom() != null ? hooks.oom() : OomKiller.NOTHING_TO_KILL;
+        this.compactor = hooks.compactor() != null ? hooks.compactor() : Compactor.COUNTED_NO_OP;
+        this.pt = new PageTable(pages);
+        this.arena = Arena.ofShared();
+        this.memory = arena.allocate((long) pages << PageAllocConfig.PAGE_SHIFT, PageAllocConfig.PAGE_SIZE);
+        int nodes = cfg.nodes();
+        this.nodeZones = new Zone[nodes][ZoneType.COUNT];
+        this.zoneByChunk = new Zone[pages / PageAllocConfig.ZONE_ALIGN_PAGES];
+        java.util.List<Zone> populated = new java.util.ArrayList<>();
+        int pfn = 0;
+        for (int n = 0; n < nodes; n++) {
+            for (int z = 0; z < ZoneType.COUNT; z++) {
+                int np = (int) cfg.zonePages()[n][z];
+                Zone zone = new Zone(n, ZoneType.ofIndex(z), pfn, np, pt);
+                nodeZones[n][z] = zone;
+                for (int c = pfn / PageAllocConfig.ZONE_ALIGN_PAGES; c < (pfn + np) / PageAllocConfig.ZONE_ALIGN_PAGES; c++) {
+                    zoneByChunk[c] = zone;
+                }
+                if (np > 0) {
+                    populated.add(zone);
+                }
+                pfn += np;
+            }
+        }
+        this.zones = populated.toArray(Zone[]::new);
+        this.fallbackList = new Zone[nodes][];
+        this.noFallbackList = new Zone[nodes][];
+        for (int n = 0; n < nodes; n++) {
+            java.util.List<Zone> fb = new java.util.ArrayList<>();
+            for (int k = 0; k < nodes; k++) {
+                int node = (n + k) % nodes; // equal distances: local first, then the next nodes in order
+                for (int z = ZoneType.COUNT - 1; z >= 0; z--) {
+                    if (nodeZones[node][z].populated()) {
+                        fb.add(nodeZones[node][z]);
+                    }
+                }
+                if (k == 0) {
+                    noFallbackList[n] = fb.toArray(Zone[]::new);
+                }
+            }
+            fallbackList[n] = fb.toArray(Zone[]::new);
+        }
+        this.minFreeKbytes = setupWatermarks();
+        for (Zone z : zones) {
+            z.populate();
+            z.pcp = new PerCpuPages[nSlots];
+            for (int s = 0; s < nSlots; s++) {
+                z.pcp[s] = new PerCpuPages(z, s, pt);
+            }
+        }
+        this.mightAlloc = new MightAlloc(this);
+        this.reports = new AllocReports(this);
+        this.slow = new SlowPath(this);
+        this.debug = cfg.debug() ? new PageDebug(this) : null;
+        vmstat.addSource(this::addCounters);
+    }
+
+    /** Sets min/low/high, lowmem_reserve and pcp high/batch for every zone. Returns min_free_kbytes. */
+    private int setupWatermarks() {
+        long lowmem = 0;
+        for (Zone z : zones) {
+            if (z.idx != ZoneType.MOVABLE.ordinal()) {
+                lowmem += z.managedPages();
+            }
+        }
+        int mfk = cfg.minFreeKbytes() > 0 ? cfg.minFreeKbytes() : Watermarks.defaultMinFreeKbytes(lowmem);
+        for (Zone z : zones) {
+            long[] w = Watermarks.zoneWatermarks(z.managedPages(), z.idx, lowmem, mfk, cfg.watermarkScaleFactor());
+            System.arraycopy(w, 0, z.watermark, 0, 4);
+        }
+        for (Zone[] nz : nodeZones) {
+            long[] managed = new long[ZoneType.COUNT];
+            for (int i = 0; i < managed.length; i++) {
+                managed[i] = nz[i].managedPages();
+            }
+            long[][] r = Watermarks.lowmemReserve(managed, cfg.lowmemReserveRatio());
+            for (int i = 0; i < managed.length; i++) {
+                System.arraycopy(r[i], 0, nz[i].lowmemReserve, 0, managed.length);
+            }
+        }
+        for (Zone z : zones) {
+            z.pcpBatch = Watermarks.zoneBatchsize(z.managedPages());
+            z.pcpHigh = Watermarks.zoneHighsize(z.lowWmark(), z.pcpBatch, nSlots);
+        }
+        return mfk;
+    }
+
+    // =================================================================== entry points
+
+    /**
+     * {@code alloc_pages(gfp, order)}: {@code 1 << order} contiguous pages from the calling slot's
+     * node. May sleep (direct reclaim) iff {@code gfp} has __GFP_DIRECT_RECLAIM. Returns
+     * {@link PageHandle#NULL} on failure, as the kernel returns NULL; honours every GFP flag
+     * (zone modifiers, watermark and reclaim modifiers, THISNODE, HARDWALL, ZERO, COMP, NOWARN).
+     */
+    public long allocPages(int gfp, int order) {
+        return allocInternal(slotNode(currentSlot()), gfp, order, -1L);
+    }
+
+    /** {@code alloc_pages_node(nid, gfp, order)}: like {@link #allocPages} with {@code nid} as preferred node. */
+    public long allocPagesNode(int nid, int gfp, int order) {
+        if (nid < 0 || nid >= nodeZones.length) {
+            throw new IllegalArgumentException("node id must be 0.." + (nodeZones.length - 1) + ", found " + nid);
+        }
+        return allocInternal(nid, gfp, order, -1L);
+    }
+
+    /** {@code __get_free_page(gfp)}: one page ({@code __get_free_pages(gfp, 0)}); NULL on failure. */
+    public long getFreePage(int gfp) {
+        return allocPages(gfp, 0);
+    }
+
+    /** Like {@link #allocPages} but throws {@link PageAllocationFailedException} instead of returning NULL. */
+    public long allocPagesOrThrow(int gfp, int order) {
+        long h = allocPages(gfp, order);
+        if (h == PageHandle.NULL) {
+            throw new PageAllocationFailedException("page allocation failure: order:" + order + ", mode:"
+                    + AllocReports.gfpReport(gfp) + " (expected a block, found none)");
+        }
+        return h;
+    }
+
+    /**
+     * {@code alloc_pages_exact(size, gfp)}: {@code ceil(size / 4096)} pages allocated as an order
+     * {@code get_order(size)} block that is split ({@code split_page}) with the unused tail freed.
+     * Returns the order-0 handle of the first page; free with {@link #freePagesExact}. __GFP_COMP is
+     * not allowed (the kernel WARNs and clears it).
+     */
+    public long allocPagesExact(long size, int gfp) {
+        if (size <= 0) {
+            throw new IllegalArgumentException("size must be > 0, found " + size);
+        }
+        int order = getOrder(size);
+        if ((gfp & Gfp.COMP) != 0) {
+            log.warnOnce("alloc_pages_exact:comp", "WARNING: alloc_pages_exact called with __GFP_COMP: mode:"
+                    + AllocReports.gfpReport(gfp));
+            gfp &= ~Gfp.COMP;
+        }
+        long h = allocPages(gfp, order);
+        if (h == PageHandle.NULL || order == 0) {
+            return h;
+        }
+        int pfn = PageHandle.pfn(h);
+        int used = (int) ((size + PageAllocConfig.PAGE_SIZE - 1) >>> PageAllocConfig.PAGE_SHIFT);
+        int mt = pt.listMt(pfn);
+        for (int i = 0; i < (1 << order); i++) { // split_page: every page becomes an order-0 allocation
+            pt.setBlock(pfn + i, STATE_ALLOC, 0, mt);
+            pt.setRefcount(pfn + i, 1);
+        }
+        if (debug != null) {
+            debug.onSplit(pfn, order);
+        }
+        for (int i = used; i < (1 << order); i++) {
+            freePages(PageHandle.of(pfn + i, 0, pt.gen(pfn + i)), 0);
+        }
+        return PageHandle.of(pfn, 0, pt.gen(pfn));
+    }
+
+    /** {@code free_pages_exact(addr, size)}: frees the pages of an {@link #allocPagesExact} allocation. */
+    public void freePagesExact(long handle, long size) {
+        int used = (int) ((size + PageAllocConfig.PAGE_SIZE - 1) >>> PageAllocConfig.PAGE_SHIFT);
+        int pfn = PageHandle.pfn(handle);
+        checkFree(handle, 0);
+        for (int i = 1; i < used; i++) {
+            if (pfn + i >= pages) {
+                throw new ForeignPageFreeException("free_pages_exact: expected " + used + " pages from pfn 0x"
+                        + Integer.toHexString(pfn) + ", found the end of memory at 0x" + Integer.toHexString(pages));
+            }
+            checkFree(PageHandle.of(pfn + i, 0, pt.gen(pfn + i)), 0);
+        }
+        for (int i = 0; i < used; i++) {
+            freePages(PageHandle.of(pfn + i, 0, pt.gen(pfn + i)), 0);
+        }
+    }
+
+    /** {@code get_order(size)}. */
+    public static int getOrder(long size) {
+        long pagesNeeded = (size + PageAllocConfig.PAGE_SIZE - 1) >>> PageAllocConfig.PAGE_SHIFT;
+        return pagesNeeded <= 1 ? 0 : 64 - Long.numberOfLeadingZeros(pagesNeeded - 1);
+    }
+
+    // =================================================================== fast path
+
+    /** {@code __alloc_frozen_pages_noprof()} + {@code prepare_alloc_pages()}. */
+    long allocInternal(int preferredNid, int gfp, int order, long nodemask) {
+        if (order > Gfp.MAX_PAGE_ORDER) {
+            // WARN_ON_ONCE_GFP: silent with __GFP_NOWARN.
+            if ((gfp & Gfp.NOWARN) == 0) {
+                log.warnOnce("alloc_pages:order", AllocReports.orderTooLarge(order, gfp));
+            }
+            return PageHandle.NULL;
+        }
+        gfp &= Gfp.BITS_MASK; // gfp_allowed_mask after boot
+        Task task = Task.current();
+        gfp = Memalloc.gfpContext(task.flags(), gfp);
+        ZoneType zt = ZoneType.forGfp(gfp);
+        if (zt == ZoneType.BAD) {
+            throw new InvalidGfpMaskException("gfp_zone: expected a valid zone-modifier combination, found "
+                    + AllocReports.gfpReport(gfp & Gfp.ZONEMASK) + " (GFP_ZONE_BAD)");
+        }
+        int highest = zt.ordinal();
+        int mt = MigrateType.gfpMigratetypeIndex(gfp);
+        Zone[] zl = (gfp & Gfp.THISNODE) != 0 ? noFallbackList[preferredNid] : fallbackList[preferredNid];
+        int allocGfp = gfp;
+        int allocFlags = AllocFlags.WMARK_LOW;
+        long mask = nodemask;
+        if (task.memsAllowed() != Task.ALL_NODES) { // cpusets_enabled()
+            allocGfp |= Gfp.HARDWALL;
+            if (task.inTask() && mask == -1L) {
+                mask = task.memsAllowed();
+            } else {
+                allocFlags |= AllocFlags.CPUSET;
+            }
+        }
+        if (!mightAlloc.check(gfp, task)) {
+            return PageHandle.NULL; // refused context (NMI, PREEMPT_RT atomic); reported
+        }
+        if (faultHook.shouldFailAllocPage(gfp, order)) {
+            return PageHandle.NULL;
+        }
+        if (mt == MigrateType.MOVABLE.ordinal()) {
+            allocFlags |= AllocFlags.CMA;
+        }
+        allocFlags |= gfp & Gfp.KSWAPD_RECLAIM;
+        allocFlags |= nofragment(zl, highest, mask);
+        long h = getPageFromFreelist(allocGfp, order, allocFlags, zl, highest, mask, mt, task);
+        if (h != PageHandle.NULL) {
+            return h;
+        }
+        return slow.allocSlowpath(gfp, order, new SlowPath.AllocContext(preferredNid, zl, highest, nodemask, mt), task);
+    }
+
+    /**
+     * {@code alloc_flags_nofragment()}: ALLOC_NOFRAGMENT when the preferred zone is ZONE_NORMAL and a
+     * populated zone lies below it (the DMA32 zone absorbs fallbacks instead of Normal's pageblocks).
+     */
+    private int nofragment(Zone[] zl, int highest, long mask) {
+        Zone pref = firstZone(zl, highest, mask);
+        if (pref == null || pref.idx != ZoneType.NORMAL.ordinal()) {
+            return 0;
+        }
+        Zone below = nodeZones[pref.nid][ZoneType.DMA32.ordinal()];
+        return below.populated() || nodeZones[pref.nid][0].populated() ? AllocFlags.NOFRAGMENT : 0;
+    }
+
+    /** {@code first_zones_zonelist()}: the first zone within highest and nodemask, or null. */
+    static Zone firstZone(Zone[] zl, int highest, long mask) {
+        for (Zone z : zl) {
+            if (z.idx <= highest && (mask & (1L << z.nid)) != 0) {
+                return z;
+            }
+        }
+        return null;
+    }
+
+    /**
+     * {@code get_page_from_freelist()}: the first zone of the zonelist (within {@code highest} and
+     * {@code nodemask}, cpuset-allowed if ALLOC_CPUSET) whose watermark allows the request, then
+     * {@code rmqueue}. Retries once without ALLOC_NOFRAGMENT before failing.
+     */
+    long getPageFromFreelist(int gfp, int order, int allocFlags, Zone[] zl, int highest, long nodemask, int mt,
+                             Task task) {
+        for (;;) {
+            boolean noFallback = (allocFlags & AllocFlags.NOFRAGMENT) != 0;
+            Zone preferred = firstZone(zl, highest, nodemask);
+            boolean restart = false;
+            for (Zone zone : zl) {
+                if (zone.idx > highest || (nodemask & (1L << zone.nid)) == 0) {
+                    continue;
+                }
+                if ((allocFlags & AllocFlags.CPUSET) != 0 && !cpusetZoneAllowed(zone, gfp, task)) {
+                    continue;
+                }
+                if (noFallback && nodeZones.length > 1 && preferred != null && zone.nid != preferred.nid) {
+                    // Fragmenting the local node is preferred over using a remote one.
+                    allocFlags &= ~AllocFlags.NOFRAGMENT;
+                    restart = true;
+                    break;
+                }
+                long mark = zone.watermark[allocFlags & AllocFlags.WMARK_MASK];
+                if (!zoneWatermarkFast(zone, order, mark, highest, allocFlags)
+                        && (allocFlags & AllocFlags.NO_WATERMARKS) == 0) {
+                    continue;
+                }
+                int pfn = rmqueue(zone, order, allocFlags, mt);
+                if (pfn != NIL) {
+                    long h = prepNewPage(pfn, order, gfp, mt);
+                    if ((allocFlags & AllocFlags.HIGHATOMIC) != 0) {
+                        zone.reserveHighatomic(pfn, order);
+                    }
+                    return h;
+                }
+            }
+            if (restart) {
+                continue;
+            }
+            if (noFallback) {
+                allocFlags &= ~AllocFlags.NOFRAGMENT;
+                continue;
+            }
+            return PageHandle.NULL;
+        }
+    }
+
+    /** {@code __cpuset_zone_allowed()}: interrupts anywhere; mems_allowed; otherwise only without HARDWALL. */
+    static boolean cpusetZoneAllowed(Zone zone, int gfp, Task task) {
+        if (task.inInterrupt()) {
+            return true;
+        }
+        if ((task.memsAllowed() & (1L << zone.nid)) != 0) {
+            return true;
+        }
+        // Without __GFP_HARDWALL the nearest hardwalled ancestor (the root cpuset here) decides.
+        return (gfp & Gfp.HARDWALL) == 0;
+    }
+
+    /** {@code zone_watermark_fast()}: an order-0 shortcut, then {@code __zone_watermark_ok}. */
+    boolean zoneWatermarkFast(Zone z, int order, long mark, int highest, int allocFlags) {
+        long free = z.freePages();
+        long reserve = z.lowmemReserve[highest];
+        if (order == 0) {
+            long unusable = (allocFlags & AllocFlags.RESERVES) == 0 ? z.nrFreeHighatomic : 0;
+            long usable = free - Math.min(free, unusable);
+            if (usable > mark + reserve) {
+                return true;
+            }
+        }
+        return zoneWatermarkOk(z, order, mark, highest, allocFlags, free);
+    }
+
+    /** {@code __zone_watermark_ok()} against a live zone. */
+    boolean zoneWatermarkOk(Zone z, int order, long mark, int highest, int allocFlags, long free) {
+        return Watermarks.zoneWatermarkOk(free, mark, z.lowmemReserve[highest], z.nrFreeHighatomic, order, allocFlags,
+                (o, mayHa) -> hasFreeBlock(z, o, mayHa));
+    }
+
+    private static boolean hasFreeBlock(Zone z, int order, boolean mayHighatomic) {
+        for (int o = order; o <= Gfp.MAX_PAGE_ORDER; o++) {
+            for (int mt = 0; mt < MigrateType.PCPTYPES; mt++) {
+                if (z.area.count(o, mt) > 0) {
+                    return true;
+                }
+            }
+            if (mayHighatomic && z.area.count(o, MigrateType.HIGHATOMIC.ordinal()) > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code rmqueue()}: per-CPU list for pcp orders, else the buddy under the zone lock. */
+    int rmqueue(Zone zone, int order, int allocFlags, int mt) {
+        if (PerCpuPages.allowedOrder(order)) {
+            int slot = currentSlot();
+            PerCpuPages pcp = zone.pcp[slot];
+            if (!pcp.tryLock()) {
+                pcp = zone.pcp[slot + 1 == nSlots ? 0 : slot + 1];
+                if (!pcp.tryLock()) {
+                    pcp = null;
+                }
+            }
+            if (pcp != null) {
+                int pfn;
+                try {
+                    pfn = pcp.rmqueue(order, mt, allocFlags);
+                } finally {
+                    pcp.unlock();
+                }
+                if (pfn != NIL) {
+                    return pfn;
+                }
+            }
+        }
+        return rmqueueBuddy(zone, order, allocFlags, mt);
+    }
+
+    /** {@code rmqueue_buddy()}: HIGHATOMIC first for ALLOC_HIGHATOMIC; HIGHATOMIC last for OOM/NON_BLOCK. */
+    private int rmqueueBuddy(Zone zone, int order, int allocFlags, int mt) {
+        zone.lock.lock();
+        try {
+            int pfn = NIL;
+            if ((allocFlags & AllocFlags.HIGHATOMIC) != 0) {
+                pfn = zone.rmqueueSmallest(order, MigrateType.HIGHATOMIC.ordinal());
+            }
+            if (pfn == NIL) {
+                pfn = zone.rmqueue(order, mt, allocFlags);
+                if (pfn == NIL && (allocFlags & (AllocFlags.OOM | AllocFlags.NON_BLOCK)) != 0) {
+                    pfn = zone.rmqueueSmallest(order, MigrateType.HIGHATOMIC.ordinal());
+                }
+            }
+            if (pfn != NIL) {
+                zone.buddyPgalloc += 1L << order;
+            }
+            return pfn;
+        } finally {
+            zone.lock.unlock();
+        }
+    }
+
+    /** {@code prep_new_page()}: refcount 1, debug checks, zeroing, compound marking. Returns the handle. */
+    private long prepNewPage(int pfn, int order, int gfp, int mt) {
+        pt.setBlock(pfn, STATE_ALLOC, order, mt);
+        pt.setRefcount(pfn, 1);
+        if (debug != null) {
+            debug.onAlloc(pfn, order);
+        }
+        if ((gfp & Gfp.ZERO) != 0 || cfg.initOnAlloc()) {
+            memory.asSlice((long) pfn << PageAllocConfig.PAGE_SHIFT, (long) PageAllocConfig.PAGE_SIZE << order).fill((byte) 0);
+        }
+        if ((gfp & Gfp.COMP) != 0 && order > 0) {
+            pt.setPageFlags(pfn, PageTableDescriptor.FLAG_HEAD);
+            for (int i = 1; i < (1 << order); i++) {
+                pt.setPageFlags(pfn + i, PageTableDescriptor.FLAG_TAIL);
+            }
+        }
+        return PageHandle.of(pfn, order, pt.gen(pfn));
+    }
+
+    // =================================================================== free path
+
+    /** {@code __free_pages(page, order)} with the order taken from the handle. */
+    public void freePages(long handle) {
+        freePages(handle, PageHandle.order(handle));
+    }
+
+    /**
+     * {@code __free_pages(page, order)}: returns a block. Never sleeps. Misuse is detected before the
+     * books change and raised as a named exception: {@link DoubleFreeException},
+     * {@link NotAllocatedFreeException}, {@link ForeignPageFreeException},
+     * {@link WrongOrderFreeException}, {@link TailPageFreeException}, {@link StaleHandleException}.
+     */
+    public void freePages(long handle, int order) {
+        int pfn = checkFree(handle, order);
+        if (cfg.preemptRt() && !mightAlloc.checkFree(Task.current())) {
+            return; // refused and reported; the caller still owns the block
+        }
+        if (debug != null && debug.onFree(pfn, order)) {
+            return; // held in quarantine
+        }
+        releaseBlock(pfn, order, true);
+    }
+
+    /** Validates a free and returns the pfn; throws the named misuse exception otherwise. */
+    private int checkFree(long handle, int order) {
+        int pfn = PageHandle.pfn(handle);
+        if (pfn < 0 || pfn >= pages) {
+            throw new ForeignPageFreeException("__free_pages: expected a pfn in 0x0..0x" + Integer.toHexString(pages - 1)
+                    + ", found " + PageHandle.toString(handle));
+        }
+        int w = pt.flagsWord(pfn);
+        int want = (STATE_ALLOC << STATE_SHIFT) | (order << ORDER_SHIFT);
+        if ((w & (STATE_MASK | ORDER_MASK)) != want || pt.gen(pfn) != PageHandle.generation(handle)) {
+            reports.badFree(handle, order); // always throws
+        }
+        return pfn;
+    }
+
+    /** Returns a checked block to the pcp list or the buddy ({@code free_frozen_pages}). Used by quarantine too. */
+    void releaseBlock(int pfn, int order, boolean bumpGen) {
+        if ((pt.pageFlags(pfn) & PageTableDescriptor.FLAG_HEAD) != 0) {
+            for (int i = 1; i < (1 << order); i++) {
+                pt.clearPageFlags(pfn + i, PageTableDescriptor.FLAG_TAIL);
+            }
+        }
+        pt.resetOwner(pfn);
+        if (bumpGen) {
+            pt.bumpGen(pfn);
+        }
+        Zone zone = zoneOf(pfn);
+        if (PerCpuPages.allowedOrder(order)) {
+            int mt = zone.pageblockMt(pfn);
+            if (mt > MigrateType.RECLAIMABLE.ordinal()) {
+                mt = MigrateType.MOVABLE.ordinal(); // highatomic pages go to the movable pcp list
+            }
+            int slot = currentSlot();
+            PerCpuPages pcp = zone.pcp[slot];
+            if (!pcp.tryLock()) {
+                pcp = zone.pcp[slot + 1 == nSlots ? 0 : slot + 1];
+                if (!pcp.tryLock()) {
+                    pcp = null;
+                }
+            }
+            if (pcp != null) {
+                try {
+                    pcp.free(pfn, order, mt);
+                } finally {
+                    pcp.unlock();
+                }
+                return;
+            }
+        }
+        zone.lock.lock(); // free_one_page
+        try {
+            pt.clearBlock(pfn);
+            zone.freeOneBlock(pfn, order, zone.pageblockMt(pfn));
+            zone.buddyPgfree += 1L << order;
+        } finally {
+            zone.lock.unlock();
+        }
+    }
+
+    /**
+     * {@code drain_all_pages(NULL)}: returns every page on every per-CPU list of every zone to the
+     * buddy. Waits for each slot's lock (a holder never blocks inside, so the wait is short).
+     * Returns the number of pages drained.
+     */
+    public long drainAllPages() {
+        long n = 0;
+        for (Zone z : zones) {
+            for (PerCpuPages p : z.pcp) {
+                if (p.countRacy() == 0) {
+                    continue;
+                }
+                p.lockSpin();
+                try {
+                    n += p.drain();
+                } finally {
+                    p.unlock();
+                }
+            }
+        }
+        return n;
+    }
+
+    // =================================================================== memory access
+
+    /**
+     * The memory of an allocated block as a segment of {@code 4096 << order} bytes. Creates one small
+     * object; use {@link #address(long)} with {@link #memory()} on hot paths. Throws
+     * {@link StaleHandleException} when the handle's block is no longer allocated to it.
+     */
+    public MemorySegment segment(long handle) {
+        int pfn = checkLive(handle);
+        return memory.asSlice((long) pfn << PageAllocConfig.PAGE_SHIFT,
+                (long) PageAllocConfig.PAGE_SIZE << PageHandle.order(handle));
+    }
+
+    /** Byte offset of the block in {@link #memory()}; checks the handle like {@link #segment(long)}. */
+    public long address(long handle) {
+        return (long) checkLive(handle) << PageAllocConfig.PAGE_SHIFT;
+    }
+
+    /** The machine's whole memory region. */
+    public MemorySegment memory() {
+        return memory;
+    }
+
+    private int checkLive(long handle) {
+        int pfn = PageHandle.pfn(handle);
+        if (handle == PageHandle.NULL || pfn < 0 || pfn >= pages) {
+            throw new StaleHandleException("expected a live handle, found " + PageHandle.toString(handle));
+        }
+        int w = pt.flagsWord(pfn);
+        if (PageTableDescriptor.state(w) != STATE_ALLOC || pt.genOpaque(pfn) != PageHandle.generation(handle)
+                || PageTableDescriptor.order(w) != PageHandle.order(handle)) {
+            reports.staleHandle(handle); // throws
+        }
+        return pfn;
+    }
+
+    // =================================================================== topology helpers
+
+    /** The zone holding {@code pfn}. */
+    public Zone zoneOf(int pfn) {
+        return zoneByChunk[pfn >>> Gfp.MAX_PAGE_ORDER];
+    }
+
+    /** The slot of the calling thread: a hash of its thread id (never cached, so carrier moves don't matter). */
+    int currentSlot() {
+        long h = Thread.currentThread().threadId() * 0x9E3779B97F4A7C15L;
+        return (int) (((h >>> 32) * nSlots) >>> 32);
+    }
+
+    /** The node a slot belongs to (slots are spread round-robin over nodes). */
+    int slotNode(int slot) {
+        return slot % nodeZones.length;
+    }
+
+    /** The page table. */
+    public PageTable pageTable() {
+        return pt;
+    }
+
+    /** Populated zones, node by node. */
+    public Zone[] zones() {
+        return zones.clone();
+    }
+
+    /** Zone {@code type} of node {@code nid} (possibly empty). */
+    public Zone zone(int nid, ZoneType type) {
+        return nodeZones[nid][type.ordinal()];
+    }
+
+    /** The fallback zonelist of node {@code nid}, in the order the allocator tries zones. */
+    public Zone[] zonelist(int nid, boolean thisNode) {
+        return (thisNode ? noFallbackList[nid] : fallbackList[nid]).clone();
+    }
+
+    /** Number of nodes. */
+    public int nodes() {
+        return nodeZones.length;
+    }
+
+    /** Total page frames. */
+    public int totalPages() {
+        return pages;
+    }
+
+    /** The effective {@code min_free_kbytes}. */
+    public int minFreeKbytes() {
+        return minFreeKbytes;
+    }
+
+    /** The configuration. */
+    public PageAllocConfig config() {
+        return cfg;
+    }
+
+    /** The reports (warn_alloc, show_mem, buddyinfo, meminfo). */
+    public AllocReports reports() {
+        return reports;
+    }
+
+    /** Pages currently on per-CPU lists of {@code zone} (racy). */
+    long pcpPages(Zone zone) {
+        long n = 0;
+        for (PerCpuPages p : zone.pcp) {
+            n += p.countRacy();
+        }
+        return n;
+    }
+
+    private void addCounters(long[] v) {
+        long pgfree = 0;
+        for (Zone z : zones) {
+            long alloc = z.buddyPgalloc;
+            pgfree += z.buddyPgfree;
+            for (PerCpuPages p : z.pcp) {
+                alloc += p.pgallocRacy();
+                pgfree += p.pgfreeRacy();
+            }
+            v[VmItem.pgalloc(z.idx).ordinal()] += alloc;
+            v[VmItem.NR_FREE_PAGES.ordinal()] += z.freePages();
+        }
+        v[VmItem.PGFREE.ordinal()] += pgfree;
+    }
+
+    /** Validates the books ({@link Validator}); returns the error count, each error logged. */
+    public int validate() {
+        return new Validator(this).run();
+    }
+
+    /** Pages currently allocated (heads in state ALLOC, by order) plus quarantined pages. */
+    public long allocatedPages() {
+        return new Validator(this).countAllocated();
+    }
+
+    /** True after {@link #close()}. */
+    public boolean isClosed() {
+        return closed;
+    }
+
+    /**
+     * Releases the memory region. Throws {@link PageLeakException} (after releasing) when pages are
+     * still allocated, with their count and, in debug mode, the top allocation sites.
+     */
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        if (debug != null) {
+            debug.flushQuarantine();
+        }
+        long live = new Validator(this).countAllocated();
+        String sites = debug != null ? debug.topAllocationSites(5) : "";
+        arena.close();
+        if (live > 0) {
+            throw new PageLeakException("close: expected 0 allocated pages, found " + live
+                    + (sites.isEmpty() ? " (enable debug mode for allocation sites)" : "; top allocation sites:\n" + sites));
+        }
+    }
+}

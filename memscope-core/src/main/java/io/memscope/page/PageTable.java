@@ -1,0 +1,216 @@
+package io.memscope.page;
+
+import static io.memscope.page.PageTableDescriptor.*;
+
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/**
+ * The machine's page table: one 32-byte record per page frame (the kernel's {@code mem_map} of
+ * {@code struct page}), laid out as {@link PageTableDescriptor} describes, in a single
+ * {@code int[]} so that a page's metadata is one half cache line and no object exists per page.
+ *
+ * <p><b>Concurrency.</b> A record is owned by whoever owns the block it belongs to: the zone lock
+ * for free buddy blocks, the per-CPU slot lock for pages on a per-CPU list, the caller for
+ * allocated pages. Accesses under those locks are plain ("lp"/"sp" in JCTools terms); the lock's
+ * acquire/release orders them. Only {@code _refcount} is also changed by holders of an allocated
+ * page from several threads (page cache, get/put), so it has atomic accessors.
+ */
+public final class PageTable {
+    private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
+
+    private final int[] t;
+    private final int pages;
+
+    /** A table for {@code pages} frames: every record zeroed, links NIL, generation 1. */
+    public PageTable(int pages) {
+        if (pages <= 0 || pages > (Integer.MAX_VALUE >> RECORD_SHIFT)) {
+            throw new IllegalArgumentException("page count must be in 1.." + (Integer.MAX_VALUE >> RECORD_SHIFT)
+                    + ", was " + pages);
+        }
+        this.pages = pages;
+        this.t = new int[pages << RECORD_SHIFT];
+        for (int pfn = 0; pfn < pages; pfn++) {
+            int b = pfn << RECORD_SHIFT;
+            t[b + NEXT_WORD] = NIL;
+            t[b + PREV_WORD] = NIL;
+            t[b + GEN_WORD] = 1;
+        }
+    }
+
+    /** Number of page frames. */
+    public int pages() {
+        return pages;
+    }
+
+    /** Bytes of metadata per page frame, all included (the table array divided by its pages). */
+    public double bytesPerPage() {
+        return (double) t.length * Integer.BYTES / pages;
+    }
+
+    /** Total bytes of the table. */
+    public long bytes() {
+        return (long) t.length * Integer.BYTES;
+    }
+
+    // ---- word 0 ----
+    int flagsWord(int pfn) {
+        return t[(pfn << RECORD_SHIFT) + FLAGS_WORD];
+    }
+
+    void setFlagsWord(int pfn, int v) {
+        t[(pfn << RECORD_SHIFT) + FLAGS_WORD] = v;
+    }
+
+    int state(int pfn) {
+        return PageTableDescriptor.state(flagsWord(pfn));
+    }
+
+    int order(int pfn) {
+        return PageTableDescriptor.order(flagsWord(pfn));
+    }
+
+    int listMt(int pfn) {
+        return PageTableDescriptor.listMt(flagsWord(pfn));
+    }
+
+    /** Sets state, order and list type of a block head, keeping page flags and pageblock type. */
+    void setBlock(int pfn, int state, int order, int mt) {
+        int i = (pfn << RECORD_SHIFT) + FLAGS_WORD;
+        t[i] = withBlock(t[i], state, order, mt);
+    }
+
+    /** Clears state/order/list type of a page (it becomes an inner page of some block). */
+    void clearBlock(int pfn) {
+        int i = (pfn << RECORD_SHIFT) + FLAGS_WORD;
+        t[i] &= PAGE_FLAGS_MASK | PB_MT_MASK;
+    }
+
+    /** The page flags (bits 0-15) of a page. */
+    public int pageFlags(int pfn) {
+        return flagsWord(pfn) & PAGE_FLAGS_MASK;
+    }
+
+    /** Sets page-flag bits; the caller owns the page. */
+    public void setPageFlags(int pfn, int bits) {
+        t[(pfn << RECORD_SHIFT) + FLAGS_WORD] |= bits & PAGE_FLAGS_MASK;
+    }
+
+    /** Clears page-flag bits; the caller owns the page. */
+    public void clearPageFlags(int pfn, int bits) {
+        t[(pfn << RECORD_SHIFT) + FLAGS_WORD] &= ~(bits & PAGE_FLAGS_MASK);
+    }
+
+    /** Pageblock migratetype stored on the pageblock's first page {@code pbStartPfn}. */
+    int pageblockMt(int pbStartPfn) {
+        return (flagsWord(pbStartPfn) & PB_MT_MASK) >>> PB_MT_SHIFT;
+    }
+
+    void setPageblockMt(int pbStartPfn, int mt) {
+        int i = (pbStartPfn << RECORD_SHIFT) + FLAGS_WORD;
+        t[i] = (t[i] & ~PB_MT_MASK) | (mt << PB_MT_SHIFT);
+    }
+
+    // ---- links ----
+    int next(int pfn) {
+        return t[(pfn << RECORD_SHIFT) + NEXT_WORD];
+    }
+
+    void setNext(int pfn, int v) {
+        t[(pfn << RECORD_SHIFT) + NEXT_WORD] = v;
+    }
+
+    int prev(int pfn) {
+        return t[(pfn << RECORD_SHIFT) + PREV_WORD];
+    }
+
+    void setPrev(int pfn, int v) {
+        t[(pfn << RECORD_SHIFT) + PREV_WORD] = v;
+    }
+
+    // ---- refcount ----
+    /** {@code page_ref_count()} (plain read; exact only for the owner). */
+    public int refcount(int pfn) {
+        return (int) INTS.getOpaque(t, (pfn << RECORD_SHIFT) + REFCOUNT_WORD);
+    }
+
+    void setRefcount(int pfn, int v) {
+        t[(pfn << RECORD_SHIFT) + REFCOUNT_WORD] = v;
+    }
+
+    /** {@code page_ref_add_return()}: atomic add, full fence (volatile semantics), returns the new count. */
+    public int refcountAddAndGet(int pfn, int delta) {
+        return (int) INTS.getAndAdd(t, (pfn << RECORD_SHIFT) + REFCOUNT_WORD, delta) + delta;
+    }
+
+    // ---- owner fields ----
+    /** Page-cache mapping id ({@code page->mapping}); 0 = none. */
+    public int mapping(int pfn) {
+        return t[(pfn << RECORD_SHIFT) + MAPPING_WORD];
+    }
+
+    /** Sets the mapping id; the caller owns the page. */
+    public void setMapping(int pfn, int mappingId) {
+        t[(pfn << RECORD_SHIFT) + MAPPING_WORD] = mappingId;
+    }
+
+    /** Index in the mapping, in pages ({@code page->index}). */
+    public int index(int pfn) {
+        return t[(pfn << RECORD_SHIFT) + INDEX_WORD];
+    }
+
+    /** Sets the index; the caller owns the page. */
+    public void setIndex(int pfn, int index) {
+        t[(pfn << RECORD_SHIFT) + INDEX_WORD] = index;
+    }
+
+    /** The owner's private word ({@code page->private}). */
+    public int privateWord(int pfn) {
+        return t[(pfn << RECORD_SHIFT) + PRIVATE_WORD];
+    }
+
+    /** Sets the private word; the caller owns the page. */
+    public void setPrivateWord(int pfn, int v) {
+        t[(pfn << RECORD_SHIFT) + PRIVATE_WORD] = v;
+    }
+
+    // ---- generation ----
+    int gen(int pfn) {
+        return t[(pfn << RECORD_SHIFT) + GEN_WORD];
+    }
+
+    /** Generation read from a thread that does not own the page (stale-handle checks): opaque. */
+    int genOpaque(int pfn) {
+        return (int) INTS.getOpaque(t, (pfn << RECORD_SHIFT) + GEN_WORD);
+    }
+
+    void bumpGen(int pfn) {
+        int i = (pfn << RECORD_SHIFT) + GEN_WORD;
+        t[i] = nextGen(t[i]);
+    }
+
+    /** Resets the owner fields of a page being freed (mapping, index, private, refcount, page flags). */
+    void resetOwner(int pfn) {
+        int b = pfn << RECORD_SHIFT;
+        t[b + FLAGS_WORD] &= ~PAGE_FLAGS_MASK;
+        t[b + REFCOUNT_WORD] = 0;
+        t[b + MAPPING_WORD] = 0;
+        t[b + INDEX_WORD] = 0;
+        t[b + PRIVATE_WORD] = 0;
+    }
+
+    /** {@code %pGp}-style names of the page flags set on {@code pfn}, joined with '|'. */
+    public String flagNames(int pfn) {
+        int f = pageFlags(pfn);
+        StringBuilder sb = new StringBuilder();
+        for (int b = 0; b < FLAG_NAMES.length; b++) {
+            if ((f & (1 << b)) != 0) {
+                if (!sb.isEmpty()) {
+                    sb.append('|');
+                }
+                sb.append(FLAG_NAMES[b]);
+            }
+        }
+        return sb.toString();
+    }
+}

@@ -1,0 +1,309 @@
+package io.memscope.page;
+
+import static io.memscope.page.PageTableDescriptor.NIL;
+import static io.memscope.page.PageTableDescriptor.STATE_PCP;
+
+import io.memscope.gfp.Gfp;
+import io.memscope.gfp.MigrateType;
+import java.lang.invoke.MethodHandles;
+import java.lang.invoke.VarHandle;
+
+/** Padding before the hot fields (JCTools style: padding is its own class layer). */
+abstract class PcpPadBefore {
+    long p00, p01, p02, p03, p04, p05, p06, p07;
+}
+
+/** The slot lock word. */
+abstract class PcpLockField extends PcpPadBefore {
+    /** 0 = free, 1 = held. Accessed only through {@link PerCpuPages#LOCK}. */
+    volatile int lock;
+}
+
+/** The hot counters, on the lock's cache line. */
+abstract class PcpHot extends PcpLockField {
+    int count;
+    long pgalloc;
+    long pgfree;
+}
+
+/** Padding after the hot fields. */
+abstract class PcpPadAfter extends PcpHot {
+    long p10, p11, p12, p13, p14, p15, p16, p17;
+}
+
+/**
+ * One per-CPU pageset of one zone: {@code struct per_cpu_pages} of {@code include/linux/mmzone.h}
+ * and the pcp functions of {@code mm/page_alloc.c} ({@code rmqueue_pcplist},
+ * {@code rmqueue_bulk}, {@code free_frozen_page_commit}, {@code free_pcppages_bulk},
+ * {@code drain_pages_zone}).
+ *
+ * <p><b>Slots instead of CPUs.</b> Java has no CPU id, so a machine has N "cpu" slots and a thread
+ * uses the slot its thread id hashes to. Memory stays bounded by N × high whatever the number of
+ * (virtual) threads, and correctness never depends on a thread staying on a carrier: the slot is
+ * protected by its own lock word, acquired only by {@link #tryLock()} (the kernel's
+ * {@code pcp_spin_trylock}). A caller that fails to get its slot tries one neighbour and then goes
+ * to the zone's buddy lists under the zone lock, exactly as the kernel falls back to
+ * {@code rmqueue_buddy}/{@code free_one_page} when the trylock fails.
+ *
+ * <p><b>Lists.</b> {@code NR_PCP_LISTS} = 3 migratetypes × orders 0..3 plus two THP lists for
+ * pageblock-order blocks (one for MOVABLE, one for the others): 14. Lists are threaded through the
+ * page table's next/prev words; blocks on them are in state PCP. {@code count} is in pages.
+ *
+ * <p><b>Memory ordering.</b> {@code tryLock} is a CAS with volatile semantics (acquire), and
+ * {@code unlock} a release store. Everything a holder writes (list links in the page table, the
+ * heads here, {@code count}) is therefore visible to the next holder on any thread. The counters
+ * {@code pgalloc/pgfree} are written only by holders but read lock-free by vmstat, so they are
+ * written with opaque stores (no tearing; readers may lag, like the kernel's per-cpu vmstat diffs).
+ * {@code count} is read lock-free only by reports, which tolerate staleness.
+ */
+final class PerCpuPages extends PcpPadAfter {
+    static final int NR_LOWORDER_PCP_LISTS = MigrateType.PCPTYPES * (Gfp.PAGE_ALLOC_COSTLY_ORDER + 1);
+    static final int NR_PCP_THP = 2;
+    static final int NR_PCP_LISTS = NR_LOWORDER_PCP_LISTS + NR_PCP_THP;
+    /** Padding ints on each side of the heads array, so that two slots' arrays never share a line. */
+    private static final int PAD = 16;
+
+    static final VarHandle LOCK;
+    private static final VarHandle PGALLOC;
+    private static final VarHandle PGFREE;
+
+    static {
+        try {
+            MethodHandles.Lookup l = MethodHandles.lookup();
+            LOCK = l.findVarHandle(PcpLockField.class, "lock", int.class);
+            PGALLOC = l.findVarHandle(PcpHot.class, "pgalloc", long.class);
+            PGFREE = l.findVarHandle(PcpHot.class, "pgfree", long.class);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
+    }
+
+    private final PageTable pt;
+    final Zone zone;
+    final int slot;
+    /** heads at PAD + i, tails at PAD + NR_PCP_LISTS + i. */
+    private final int[] ends = new int[PAD + 2 * NR_PCP_LISTS + PAD];
+
+    PerCpuPages(Zone zone, int slot, PageTable pt) {
+        this.zone = zone;
+        this.slot = slot;
+        this.pt = pt;
+        java.util.Arrays.fill(ends, NIL);
+    }
+
+    /** {@code pcp_allowed_order()}: orders 0..3 and the THP (pageblock) order. */
+    static boolean allowedOrder(int order) {
+        return order <= Gfp.PAGE_ALLOC_COSTLY_ORDER || order == Zone.PAGEBLOCK_ORDER;
+    }
+
+    /** {@code order_to_pindex()}. */
+    static int pindex(int order, int mt) {
+        if (order > Gfp.PAGE_ALLOC_COSTLY_ORDER) {
+            return NR_LOWORDER_PCP_LISTS + (mt == MigrateType.MOVABLE.ordinal() ? 1 : 0);
+        }
+        return MigrateType.PCPTYPES * order + mt;
+    }
+
+    /** {@code pindex_to_order()}. */
+    static int pindexToOrder(int pindex) {
+        return pindex >= NR_LOWORDER_PCP_LISTS ? Zone.PAGEBLOCK_ORDER : pindex / MigrateType.PCPTYPES;
+    }
+
+    // ---------------------------------------------------------------- lock
+
+    /** {@code pcp_spin_trylock}: one CAS, never waits. */
+    boolean tryLock() {
+        // A plain volatile read first avoids a failing CAS bouncing the line when the slot is busy.
+        return lock == 0 && LOCK.compareAndSet(this, 0, 1);
+    }
+
+    /** Release store: publishes every write made under the lock to the next holder. */
+    void unlock() {
+        LOCK.setRelease(this, 0);
+    }
+
+    /** Spins until held: only for drains and validation, never on the allocation path. */
+    void lockSpin() {
+        while (!tryLock()) {
+            Thread.onSpinWait();
+        }
+    }
+
+    // ---------------------------------------------------------------- lists (lock held)
+
+    int head(int pindex) {
+        return ends[PAD + pindex];
+    }
+
+    private int tail(int pindex) {
+        return ends[PAD + NR_PCP_LISTS + pindex];
+    }
+
+    /** Links block {@code pfn} at the head (hot end) of list {@code pindex}. */
+    void pushHead(int pindex, int pfn, int order, int mt) {
+        int h = ends[PAD + pindex];
+        pt.setBlock(pfn, STATE_PCP, order, mt);
+        pt.setPrev(pfn, NIL);
+        pt.setNext(pfn, h);
+        if (h == NIL) {
+            ends[PAD + NR_PCP_LISTS + pindex] = pfn;
+        } else {
+            pt.setPrev(h, pfn);
+        }
+        ends[PAD + pindex] = pfn;
+    }
+
+    /** Links block {@code pfn} at the tail (cold end) of list {@code pindex} ({@code rmqueue_bulk}). */
+    private void pushTail(int pindex, int pfn, int order, int mt) {
+        int t = tail(pindex);
+        pt.setBlock(pfn, STATE_PCP, order, mt);
+        pt.setNext(pfn, NIL);
+        pt.setPrev(pfn, t);
+        if (t == NIL) {
+            ends[PAD + pindex] = pfn;
+        } else {
+            pt.setNext(t, pfn);
+        }
+        ends[PAD + NR_PCP_LISTS + pindex] = pfn;
+    }
+
+    /** Unlinks block {@code pfn} from list {@code pindex}. */
+    private void unlink(int pindex, int pfn) {
+        int p = pt.prev(pfn);
+        int n = pt.next(pfn);
+        if (p == NIL) {
+            ends[PAD + pindex] = n;
+        } else {
+            pt.setNext(p, n);
+        }
+        if (n == NIL) {
+            ends[PAD + NR_PCP_LISTS + pindex] = p;
+        } else {
+            pt.setPrev(n, p);
+        }
+        pt.setNext(pfn, NIL);
+        pt.setPrev(pfn, NIL);
+        pt.clearBlock(pfn);
+    }
+
+    /**
+     * {@code __rmqueue_pcplist()}: a block from list (order, mt), refilled from the buddy with
+     * {@code batch} pages' worth ({@code max(batch >> order, 2)} blocks for order > 0) when empty.
+     * Returns NIL when the buddy has nothing either. Lock held.
+     */
+    int rmqueue(int order, int mt, int allocFlags) {
+        int pindex = pindex(order, mt);
+        int pfn = head(pindex);
+        if (pfn == NIL) {
+            int blocks = order == 0 ? zone.pcpBatch : Math.max(zone.pcpBatch >> order, 2);
+            // The kernel's max_nr_alloc bound: never refill past high, so count <= high holds at rest.
+            blocks = Math.min(blocks, 1 + (Math.max(0, zone.pcpHigh - count) >> order));
+            rmqueueBulk(order, blocks, pindex, mt, allocFlags);
+            pfn = head(pindex);
+            if (pfn == NIL) {
+                return NIL;
+            }
+        }
+        unlink(pindex, pfn);
+        count -= 1 << order;
+        PGALLOC.setOpaque(this, pgalloc + (1L << order));
+        return pfn;
+    }
+
+    /** {@code rmqueue_bulk()}: takes up to {@code blocks} blocks from the buddy under the zone lock. */
+    private void rmqueueBulk(int order, int blocks, int pindex, int mt, int allocFlags) {
+        zone.lock.lock();
+        try {
+            for (int i = 0; i < blocks; i++) {
+                int pfn = zone.rmqueue(order, mt, allocFlags);
+                if (pfn == NIL) {
+                    break;
+                }
+                pushTail(pindex, pfn, order, mt);
+                count += 1 << order;
+            }
+        } finally {
+            zone.lock.unlock();
+        }
+    }
+
+    /**
+     * {@code free_frozen_page_commit()}: puts a freed block on its list and, when the count reaches
+     * {@code high}, returns enough blocks to the buddy that {@code high - batch} pages remain. Lock held.
+     */
+    void free(int pfn, int order, int mt) {
+        int pindex = pindex(order, mt);
+        pushHead(pindex, pfn, order, mt);
+        count += 1 << order;
+        PGFREE.setOpaque(this, pgfree + (1L << order));
+        int high = zone.pcpHigh;
+        if (count >= high) {
+            freeBulk(count - high + zone.pcpBatch, pindex);
+        }
+    }
+
+    /**
+     * {@code free_pcppages_bulk()}: frees {@code toFree} pages, round-robin over the lists starting at
+     * {@code pindex}, coldest first, each to the free list of its pageblock's current type.
+     */
+    void freeBulk(int toFree, int pindex) {
+        if (count == 0) {
+            return;
+        }
+        toFree = Math.min(toFree, count);
+        pindex = pindex - 1;
+        zone.lock.lock();
+        try {
+            while (toFree > 0) {
+                do {
+                    if (++pindex > NR_PCP_LISTS - 1) {
+                        pindex = 0;
+                    }
+                } while (head(pindex) == NIL);
+                int order = pindexToOrder(pindex);
+                do {
+                    int pfn = tail(pindex);
+                    int mt = zone.pageblockMt(pfn);
+                    unlink(pindex, pfn);
+                    toFree -= 1 << order;
+                    count -= 1 << order;
+                    zone.freeOneBlock(pfn, order, mt);
+                } while (toFree > 0 && head(pindex) != NIL);
+            }
+        } finally {
+            zone.lock.unlock();
+        }
+    }
+
+    /** {@code drain_pages_zone()}: everything back to the buddy. Lock held. Returns pages drained. */
+    int drain() {
+        int n = count;
+        if (n > 0) {
+            freeBulk(n, 0);
+        }
+        return n;
+    }
+
+    /** Pages on this pageset (racy outside the lock). */
+    int countRacy() {
+        return count;
+    }
+
+    long pgallocRacy() {
+        return (long) PGALLOC.getOpaque(this);
+    }
+
+    long pgfreeRacy() {
+        return (long) PGFREE.getOpaque(this);
+    }
+
+    /** Walks list {@code pindex} (lock held), for validation. */
+    int walk(int pindex, java.util.function.IntConsumer each) {
+        int n = 0;
+        for (int p = head(pindex); p != NIL; p = pt.next(p)) {
+            each.accept(p);
+            n++;
+        }
+        return n;
+    }
+}
