@@ -199,6 +199,97 @@ public final class PageTable {
         t[b + PRIVATE_WORD] = 0;
     }
 
+    // ---- atomic page flags: set_bit/clear_bit/test_and_set_bit on page->flags ----
+    // Once a page is visible to other threads (in the page cache, on an LRU list), its page flags
+    // change only through these atomic operations: reclaim, writeback completion and the page
+    // cache act on the same word concurrently. The allocator's state bits in the same word are
+    // never touched while the page is allocated, so the two uses do not race.
+
+    /** {@code test_bit()}: an opaque read of one page flag. */
+    public boolean testPageFlag(int pfn, int flag) {
+        return ((int) INTS.getOpaque(t, (pfn << RECORD_SHIFT) + FLAGS_WORD) & flag) != 0;
+    }
+
+    /** All page flags with volatile (acquire) semantics. */
+    public int pageFlagsAcquire(int pfn) {
+        return (int) INTS.getAcquire(t, (pfn << RECORD_SHIFT) + FLAGS_WORD) & PAGE_FLAGS_MASK;
+    }
+
+    /** {@code test_and_set_bit()}: fully ordered; returns whether the flag was already set. */
+    public boolean testAndSetPageFlag(int pfn, int flag) {
+        return ((int) INTS.getAndBitwiseOr(t, (pfn << RECORD_SHIFT) + FLAGS_WORD, flag & PAGE_FLAGS_MASK) & flag) != 0;
+    }
+
+    /** {@code test_and_clear_bit()}: fully ordered; returns whether the flag was set. */
+    public boolean testAndClearPageFlag(int pfn, int flag) {
+        return ((int) INTS.getAndBitwiseAnd(t, (pfn << RECORD_SHIFT) + FLAGS_WORD, ~(flag & PAGE_FLAGS_MASK)) & flag) != 0;
+    }
+
+    /** {@code set_bit()}: atomic, fully ordered (the kernel's is unordered; stronger is safe). */
+    public void setPageFlagAtomic(int pfn, int flag) {
+        INTS.getAndBitwiseOr(t, (pfn << RECORD_SHIFT) + FLAGS_WORD, flag & PAGE_FLAGS_MASK);
+    }
+
+    /** {@code clear_bit_unlock()}: atomic with release semantics (everything before it is visible first). */
+    public void clearPageFlagRelease(int pfn, int flag) {
+        INTS.getAndBitwiseAndRelease(t, (pfn << RECORD_SHIFT) + FLAGS_WORD, ~(flag & PAGE_FLAGS_MASK));
+    }
+
+    // ---- reference count for shared pages ----
+
+    /** {@code folio_try_get()}: takes a reference unless the count is 0 (the page is being freed). */
+    public boolean refcountTryGet(int pfn) {
+        int i = (pfn << RECORD_SHIFT) + REFCOUNT_WORD;
+        while (true) {
+            int c = (int) INTS.getVolatile(t, i);
+            if (c <= 0) {
+                return false;
+            }
+            if (INTS.compareAndSet(t, i, c, c + 1)) {
+                return true;
+            }
+        }
+    }
+
+    /**
+     * {@code folio_ref_freeze()}: atomically replaces the count {@code expected} with 0, so no one
+     * can take a new reference; false when someone else holds one. The CAS is fully ordered, which
+     * gives the read-after barrier {@code __remove_mapping} needs before it tests PG_dirty.
+     */
+    public boolean refcountFreeze(int pfn, int expected) {
+        return INTS.compareAndSet(t, (pfn << RECORD_SHIFT) + REFCOUNT_WORD, expected, 0);
+    }
+
+    /** {@code folio_ref_unfreeze()}: publishes a new count after a freeze (release). */
+    public void refcountUnfreeze(int pfn, int count) {
+        INTS.setRelease(t, (pfn << RECORD_SHIFT) + REFCOUNT_WORD, count);
+    }
+
+    // ---- LRU links ----
+    // An allocated page on an LRU list uses the same two link words a free block uses on a free
+    // list (the kernel's page->lru shares its union with the buddy list). They are accessed only
+    // under the owning LRU's lock, and only while the page is allocated and PG_lru is set.
+
+    /** Next pfn on the page's LRU list, or {@link PageTableDescriptor#NIL}. Caller holds the LRU lock. */
+    public int lruNext(int pfn) {
+        return next(pfn);
+    }
+
+    /** Sets the LRU successor. Caller holds the LRU lock. */
+    public void setLruNext(int pfn, int v) {
+        setNext(pfn, v);
+    }
+
+    /** Previous pfn on the page's LRU list, or NIL. Caller holds the LRU lock. */
+    public int lruPrev(int pfn) {
+        return prev(pfn);
+    }
+
+    /** Sets the LRU predecessor. Caller holds the LRU lock. */
+    public void setLruPrev(int pfn, int v) {
+        setPrev(pfn, v);
+    }
+
     /** {@code %pGp}-style names of the page flags set on {@code pfn}, joined with '|'. */
     public String flagNames(int pfn) {
         int f = pageFlags(pfn);
