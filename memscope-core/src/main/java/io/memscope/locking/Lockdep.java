@@ -121,6 +121,12 @@ public final class Lockdep {
     private final ThreadLocal<HeldLocks> held = ThreadLocal.withInitial(() -> new HeldLocks(Thread.currentThread()));
     private final ConcurrentHashMap<Thread, HeldLocks> holders = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Thread, Waiter> waiters = new ConcurrentHashMap<>();
+    /**
+     * The acquisition site first seen for each lock chain (held classes + the new one). Walking the
+     * Java stack costs about a microsecond, so — like the kernel, which saves a stack trace only when
+     * a chain is new — a known chain reuses the site recorded when it was first validated.
+     */
+    private final ConcurrentHashMap<Long, String> chainSites = new ConcurrentHashMap<>();
     private final Ratelimit sleepRatelimit;
     private final AtomicLong reports = new AtomicLong();
     private final FsReclaim fsReclaim;
@@ -275,7 +281,14 @@ public final class Lockdep {
         }
         Task task = Task.current();
         HeldLocks hl = held.get();
-        HeldLock h = new HeldLock(map, read, trylock, Sites.caller(), note, irqContext(task));
+        int irq = irqContext(task);
+        long chain = hl.chainKey(map.lockClass, read) * 31 + irq;
+        String site = chainSites.get(chain);
+        if (site == null) {
+            site = Sites.caller();
+            chainSites.putIfAbsent(chain, site);
+        }
+        HeldLock h = new HeldLock(map, read, trylock, site, note, irq);
         List<String> report = markUsage(task, hl, h);
         if (report == null && !trylock) {
             report = validateChain(hl, h);
