@@ -10,7 +10,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "memscope", mixinStandardHelpOptions = true, version = "memscope 0.1.0",
         description = "The Linux kernel's memory-allocation context model on the JVM.",
-        subcommands = {GfpCommand.class})
+        subcommands = {GfpCommand.class, ScenarioCommand.class})
 public final class Main implements Runnable {
     /** Exit status for bad input (usage errors, invalid masks). */
     public static final int EXIT_BAD_INPUT = 2;
