@@ -1,6 +1,5 @@
 package io.memscope.page;
 
-import io.memscope.sched.Task;
 import java.util.concurrent.atomic.AtomicIntegerArray;
 import java.util.concurrent.locks.Condition;
 import java.util.concurrent.locks.ReentrantLock;
@@ -51,21 +50,8 @@ public final class PageWaitTable {
 
     /** {@code folio_lock()}: takes the page lock, sleeping while another thread holds it. May sleep. */
     public void lockPage(int pfn) {
-        if (trylockPage(pfn)) {
-            return;
-        }
-        int b = bucket(pfn);
-        waiters.incrementAndGet(b);
-        ReentrantLock l = locks[b];
-        l.lock();
-        try {
-            Task.current(); // the waiter is a task: the watchdog can find it through its thread
-            while (!trylockPage(pfn)) {
-                queues[b].awaitUninterruptibly();
-            }
-        } finally {
-            l.unlock();
-            waiters.decrementAndGet(b);
+        if (!trylockPage(pfn)) {
+            sleepOn(pfn, PageTableDescriptor.FLAG_LOCKED, true);
         }
     }
 
@@ -102,15 +88,23 @@ public final class PageWaitTable {
 
     /** {@code folio_wait_bit()}: sleeps until {@code flag} is clear on {@code pfn}. May sleep. */
     public void waitOnPageBit(int pfn, int flag) {
-        if (!pt.testPageFlag(pfn, flag)) {
-            return;
+        if (pt.testPageFlag(pfn, flag)) {
+            sleepOn(pfn, flag, false);
         }
+    }
+
+    /**
+     * {@code folio_wait_bit_common()}: sleeps on {@code pfn}'s bucket until {@code flag} is clear,
+     * and — when {@code take} — until this thread has set it again (the lock case). The waiter
+     * count goes up before the bit is re-checked under the bucket lock (see the class comment).
+     */
+    private void sleepOn(int pfn, int flag, boolean take) {
         int b = bucket(pfn);
         waiters.incrementAndGet(b);
         ReentrantLock l = locks[b];
         l.lock();
         try {
-            while (pt.testPageFlag(pfn, flag)) {
+            while (take ? pt.testAndSetPageFlag(pfn, flag) : pt.testPageFlag(pfn, flag)) {
                 queues[b].awaitUninterruptibly();
             }
         } finally {
