@@ -428,22 +428,8 @@ public final class PageAllocator implements AutoCloseable {
 
     /** {@code __zone_watermark_ok()} against a live zone. */
     boolean zoneWatermarkOk(Zone z, int order, long mark, int highest, int allocFlags, long free) {
-        return Watermarks.zoneWatermarkOk(free, mark, z.lowmemReserve[highest], z.nrFreeHighatomic, order, allocFlags,
-                (o, mayHa) -> hasFreeBlock(z, o, mayHa));
-    }
-
-    private static boolean hasFreeBlock(Zone z, int order, boolean mayHighatomic) {
-        for (int o = order; o <= Gfp.MAX_PAGE_ORDER; o++) {
-            for (int mt = 0; mt < MigrateType.PCPTYPES; mt++) {
-                if (z.area.count(o, mt) > 0) {
-                    return true;
-                }
-            }
-            if (mayHighatomic && z.area.count(o, MigrateType.HIGHATOMIC.ordinal()) > 0) {
-                return true;
-            }
-        }
-        return false;
+        // The zone is its own probe: a capturing lambda here would allocate on every order > 0 check.
+        return Watermarks.zoneWatermarkOk(free, mark, z.lowmemReserve[highest], z.nrFreeHighatomic, order, allocFlags, z);
     }
 
     /** {@code rmqueue()}: per-CPU list for pcp orders, else the buddy under the zone lock. */

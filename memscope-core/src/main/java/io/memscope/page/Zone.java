@@ -31,7 +31,7 @@ import java.util.concurrent.locks.ReentrantLock;
  * release/opaque semantics and read lock-free by the watermark checks, like
  * {@code zone_page_state()}: a racy read may be slightly stale, never torn.
  */
-public final class Zone {
+public final class Zone implements Watermarks.OrderProbe {
     /** {@code pageblock_order} on x86-64 with THP: {@code HPAGE_PMD_ORDER} = 9 (2 MiB blocks). */
     public static final int PAGEBLOCK_ORDER = 9;
     /** {@code pageblock_nr_pages}. */
@@ -546,5 +546,21 @@ public final class Zone {
         } finally {
             lock.unlock();
         }
+    }
+
+    /** The free-block test of {@code __zone_watermark_ok()}: a block of order ≥ {@code order} on a pcp-type list (or HIGHATOMIC). */
+    @Override
+    public boolean hasFreeBlock(int order, boolean mayUseHighatomic) {
+        for (int o = order; o <= Gfp.MAX_PAGE_ORDER; o++) {
+            for (int mt = 0; mt < MigrateType.PCPTYPES; mt++) {
+                if (area.count(o, mt) > 0) {
+                    return true;
+                }
+            }
+            if (mayUseHighatomic && area.count(o, MigrateType.HIGHATOMIC.ordinal()) > 0) {
+                return true;
+            }
+        }
+        return false;
     }
 }

@@ -109,8 +109,14 @@ class HungTaskDetectorTest {
         assertThat(dep.abortAllWaiters()).isEqualTo(2);
         for (Thread t : threads) {
             t.join(TimeUnit.SECONDS.toMillis(30));
+            assertThat(t.isAlive()).as("no task stays blocked").isFalse();
         }
-        assertThat(outcomes).allSatisfy(o -> assertThat(o.get()).isInstanceOf(WaitAbortedException.class));
+        // The first aborted worker releases its lock on the way out, so the second may win that
+        // lock before it notices its own abort: each ends aborted or with both locks taken and
+        // released, and at least one was aborted.
+        assertThat(outcomes).allSatisfy(o -> assertThat(o.get()).satisfiesAnyOf(
+                v -> assertThat(v).isNull(), v -> assertThat(v).isInstanceOf(WaitAbortedException.class)));
+        assertThat(outcomes).anySatisfy(o -> assertThat(o.get()).isInstanceOf(WaitAbortedException.class));
         assertThat(a.isLocked()).isFalse();
         assertThat(b.isLocked()).isFalse();
     }
