@@ -175,6 +175,15 @@ public final class PageTable {
     }
 
     // ---- generation ----
+    /**
+     * The generation of {@code pfn}'s record (what {@link PageHandle#of} needs to rebuild a handle
+     * from a pfn, e.g. when reclaim frees a page it found on an LRU list). Plain read: exact only
+     * for a caller that owns the page (holds a reference or the last one).
+     */
+    public int generation(int pfn) {
+        return gen(pfn);
+    }
+
     int gen(int pfn) {
         return t[(pfn << RECORD_SHIFT) + GEN_WORD];
     }

@@ -8,6 +8,12 @@ package io.memscope.stat;
  */
 public enum VmItem {
     NR_FREE_PAGES("nr_free_pages"),
+    // ---- reclaim node state (sources: reclaim.Lru, reclaim.Vmscan) ----
+    NR_INACTIVE_FILE("nr_inactive_file"),
+    NR_ACTIVE_FILE("nr_active_file"),
+    NR_ISOLATED_FILE("nr_isolated_file"),
+    NR_VMSCAN_WRITE("nr_vmscan_write"),
+    NR_VMSCAN_IMMEDIATE_RECLAIM("nr_vmscan_immediate_reclaim"),
     PGALLOC_DMA("pgalloc_dma"), PGALLOC_DMA32("pgalloc_dma32"), PGALLOC_NORMAL("pgalloc_normal"),
     PGALLOC_MOVABLE("pgalloc_movable"),
     ALLOCSTALL_DMA("allocstall_dma"), ALLOCSTALL_DMA32("allocstall_dma32"), ALLOCSTALL_NORMAL("allocstall_normal"),
@@ -17,6 +23,7 @@ public enum VmItem {
     PGFREE("pgfree"),
     PGACTIVATE("pgactivate"),
     PGDEACTIVATE("pgdeactivate"),
+    PGREFILL("pgrefill"),
     PGSTEAL_KSWAPD("pgsteal_kswapd"),
     PGSTEAL_DIRECT("pgsteal_direct"),
     PGSCAN_KSWAPD("pgscan_kswapd"),
@@ -26,6 +33,9 @@ public enum VmItem {
     KSWAPD_LOW_WMARK_HIT_QUICKLY("kswapd_low_wmark_hit_quickly"),
     KSWAPD_HIGH_WMARK_HIT_QUICKLY("kswapd_high_wmark_hit_quickly"),
     PAGEOUTRUN("pageoutrun"),
+    PGROTATED("pgrotated"),
+    /** Not a kernel vmstat item: the count of {@code mm_vmscan_kswapd_wake} events (issue 4's {@code kswapd_wake}). */
+    KSWAPD_WAKE("kswapd_wake"),
     DROP_PAGECACHE("drop_pagecache"),
     DROP_SLAB("drop_slab"),
     OOM_KILL("oom_kill"),
