@@ -192,10 +192,11 @@ class DirectReclaimTest {
                 m.files.addPage(Gfp.KERNEL, true);
             }
             m.pinAll(ReclaimTestMachine.GFP_PIN);
-            long runs = m.mm.reclaim().kswapd(0).runs();
+            // kswapd may already be running (the pinning woke it), and with nothing reclaimable it may
+            // turn hopeless and ignore further wakeups; either way it has scanned the dirty pages.
             m.mm.reclaim().kswapd(0).wakeup(Gfp.KERNEL, 0, 2);
-            ReclaimTestMachine.await(() -> m.mm.reclaim().kswapd(0).runs() > runs
-                    && m.mm.vmstat().get(VmItem.PGSCAN_KSWAPD) >= 64, "kswapd scans the dirty pages");
+            ReclaimTestMachine.await(() -> m.mm.vmstat().get(VmItem.PGSCAN_KSWAPD) >= 64,
+                    "kswapd scans the dirty pages");
             assertThat(m.files.writePageCalls).isEmpty();
             assertThat(m.files.flusherWakes.get()).isPositive();
         }
