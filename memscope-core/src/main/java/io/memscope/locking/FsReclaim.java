@@ -109,6 +109,25 @@ public final class FsReclaim {
         return new Section(dep, map, dep.lockAcquire(map, 0, false, context));
     }
 
+    /**
+     * Primes lockdep with "reclaim takes these locks", as drivers do at init with
+     * {@code fs_reclaim_acquire(GFP_KERNEL); might_lock(L); fs_reclaim_release(GFP_KERNEL)}
+     * (e.g. {@code dma_resv_lockdep()}): the dependency fs_reclaim → L is recorded now, named after
+     * {@code context} ("shrinker sb-journal"), so the first allocation that may enter filesystem
+     * reclaim while L is held is reported — no memory pressure, and no reclaim pass, needed.
+     * A no-op with lockdep off. Never sleeps.
+     */
+    public void prime(String context, LockdepMap... locks) {
+        if (!dep.on) {
+            return;
+        }
+        try (Section s = enterUnconditional(context)) {
+            for (LockdepMap l : locks) {
+                dep.mightLock(l);
+            }
+        }
+    }
+
     /** The fs_reclaim lock class (null while lockdep is off). */
     LockClass lockClass() {
         return map.lockClass;

@@ -8,13 +8,46 @@ import java.util.Set;
  * {@code save_trace()}): where a lock was acquired, where a dependency was first seen, where
  * a lock class was created.
  *
- * <p>Frames of memscope's own locking machinery are skipped, so the first frame reported is
+ * <p>Frames of memscope's own machinery are skipped — every class of memscope-core (the
+ * allocator calling {@code fs_reclaim}, the locks themselves) — so the first frame reported is
  * the caller's code (the place a kernel developer would read as {@code xfs_ilock+0x5a}).
  * Walking the stack costs about a microsecond, so it is only done when lockdep or the
  * atomic-sleep check is on.
  */
 final class Sites {
-    private static final StackWalker WALKER = StackWalker.getInstance();
+    private static final StackWalker WALKER = StackWalker.getInstance(StackWalker.Option.RETAIN_CLASS_REFERENCE);
+
+    /** Where memscope-core's own classes were loaded from (a jar or a classes directory). */
+    private static final java.net.URL CORE = codeSource(Sites.class);
+
+    /**
+     * True for classes of memscope-core itself (the allocator, reclaim, the page cache, the
+     * locks): a report should point at the first frame of the caller's code — a test, the CLI, an
+     * application — not at {@code MightAlloc.check}. Cached per class.
+     */
+    private static final ClassValue<Boolean> MACHINERY = new ClassValue<>() {
+        @Override
+        protected Boolean computeValue(Class<?> type) {
+            java.net.URL u = codeSource(type);
+            return CORE != null && CORE.equals(u);
+        }
+    };
+
+    private static java.net.URL codeSource(Class<?> c) {
+        java.security.CodeSource cs = c.getProtectionDomain().getCodeSource();
+        return cs == null ? null : cs.getLocation();
+    }
+
+    /** The frame to report: outside memscope-core if there is one, else outside the locking machinery. */
+    private static java.util.Optional<StackWalker.StackFrame> first(java.util.stream.Stream<StackWalker.StackFrame> s) {
+        List<StackWalker.StackFrame> frames = s.filter(f -> !INTERNAL.contains(f.getClassName())).limit(64).toList();
+        for (StackWalker.StackFrame f : frames) {
+            if (!MACHINERY.get(f.getDeclaringClass())) {
+                return java.util.Optional.of(f);
+            }
+        }
+        return frames.stream().findFirst();
+    }
 
     /** Classes whose frames are machinery, never the interesting caller. */
     private static final Set<String> INTERNAL = Set.of(
@@ -38,14 +71,12 @@ final class Sites {
 
     /** The first frame outside the locking machinery, as {@code Class.method(File.java:line)}. */
     static String caller() {
-        return WALKER.walk(s -> s.filter(f -> !INTERNAL.contains(f.getClassName()))
-                .findFirst().map(Sites::format).orElse("?"));
+        return WALKER.walk(s -> first(s).map(Sites::format).orElse("?"));
     }
 
     /** The first frame outside the machinery as {@code File.java:line} (for might_sleep's "at"). */
     static String callerFileLine() {
-        return WALKER.walk(s -> s.filter(f -> !INTERNAL.contains(f.getClassName()))
-                .findFirst().map(f -> f.getFileName() + ":" + f.getLineNumber()).orElse("?:0"));
+        return WALKER.walk(s -> first(s).map(f -> f.getFileName() + ":" + f.getLineNumber()).orElse("?:0"));
     }
 
     /** Up to {@code depth} frames outside the machinery (a dependency's trace). */

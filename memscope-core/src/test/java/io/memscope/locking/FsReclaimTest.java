@@ -125,4 +125,29 @@ class FsReclaimTest {
         assertThat(off.reportCount()).isZero();
         assertThat(off.classCount()).isZero();
     }
+
+    @Test
+    void primingReportsTheFirstAllocationUnderTheLockWithoutAnyReclaim() {
+        Mutex l = new Mutex(dep, "jfs_trans");
+        fs.prime("shrinker sb-journal", l.lockdepMap());
+        assertThat(dep.reportCount()).isZero();
+        allocateUnder(l, Gfp.KERNEL);
+        assertThat(dep.reportCount()).isEqualTo(1);
+        assertThat(log.dmesg()).contains("WARNING: possible circular locking dependency detected", "fs_reclaim",
+                "jfs_trans", "shrinker sb-journal");
+    }
+
+    @Test
+    void primingThenANofsAllocationStaysClean() {
+        Mutex l = new Mutex(dep, "jfs_trans");
+        fs.prime("shrinker sb-journal", l.lockdepMap());
+        allocateUnder(l, Gfp.NOFS);
+        int cookie = Memalloc.memallocNofsSave();
+        try {
+            allocateUnder(l, Gfp.KERNEL);
+        } finally {
+            Memalloc.memallocNofsRestore(cookie);
+        }
+        assertThat(dep.reportCount()).isZero();
+    }
 }

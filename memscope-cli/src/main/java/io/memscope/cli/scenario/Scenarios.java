@@ -7,7 +7,7 @@ import java.util.Optional;
 public final class Scenarios {
     private Scenarios() {}
 
-    private static final List<Scenario> ALL = List.of(new AtomicContexts());
+    private static final List<Scenario> ALL = List.of(new TransactionLockShrinker(), new AtomicContexts());
 
     /** All scenarios. */
     public static List<Scenario> all() {
