@@ -194,8 +194,10 @@ public final class HungTaskDetector implements AutoCloseable {
                 sb.append("task ").append(id(x.thread)).append(" waits for (").append(x.lock.lockName())
                         .append(") owned by ");
             }
-            sb.append("task ").append(id(w.thread)).append(": these ").append(path.size() - from)
-                    .append(" tasks wait for each other and none can proceed.");
+            int n = path.size() - from;
+            sb.append("task ").append(id(w.thread)).append(n == 1
+                    ? ": the task waits for a lock it holds itself and can never proceed."
+                    : ": these " + n + " tasks wait for each other and none can proceed.");
             out.add(sb.toString());
         }
     }

@@ -65,7 +65,10 @@ public final class Mutex implements BlockingLock {
     private boolean slowLock(SleepingSync s, boolean killable) {
         boolean ok = false;
         try {
-            if (s.owner() == Thread.currentThread()) {
+            if (s.owner() == Thread.currentThread() && dep.checking) {
+                // lockdep has just reported "possible recursive locking detected"; the kernel
+                // would now hang, we fail the acquisition instead. With checking off the task
+                // really deadlocks on itself, as in the kernel, and the hung-task watchdog sees it.
                 throw new RecursiveLockingException(name, Thread.currentThread());
             }
             ok = s.await(dep, this, false, killable);

@@ -275,8 +275,34 @@ class LockdepTest {
         assertThat(a.lockdepMap().lockClass()).isNull();
         a.lock();
         assertThat(a.isHeldByCurrentThread()).isTrue();
-        assertThatThrownBy(a::lock).isInstanceOf(LockMisuseException.RecursiveLockingException.class);
         a.unlock();
+    }
+
+    @Test
+    void withCheckingOffARecursiveAcquisitionReallyDeadlocksUntilAborted() throws Exception {
+        Lockdep off = Lockdep.disabled();
+        Mutex a = new Mutex(off, "A");
+        java.util.concurrent.atomic.AtomicReference<Throwable> outcome = new java.util.concurrent.atomic.AtomicReference<>();
+        Thread t = Thread.ofPlatform().start(() -> {
+            a.lock();
+            try {
+                a.lock(); // AA: the kernel hangs here, and so does memscope with checking off
+            } catch (Throwable e) {
+                outcome.set(e);
+            } finally {
+                a.unlock();
+            }
+        });
+        long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+        while (off.waiters().isEmpty() && System.nanoTime() < deadline) {
+            Thread.sleep(2);
+        }
+        assertThat(off.waiters()).hasSize(1);
+        assertThat(t.isAlive()).isTrue();
+        assertThat(off.abortAllWaiters()).isEqualTo(1);
+        t.join(10_000);
+        assertThat(outcome.get()).isInstanceOf(WaitAbortedException.class);
+        assertThat(a.isLocked()).isFalse();
     }
 
     @Test
