@@ -290,6 +290,35 @@ public final class PageAllocator implements AutoCloseable {
 
     /** {@code __alloc_frozen_pages_noprof()} + {@code prepare_alloc_pages()}. */
     long allocInternal(int preferredNid, int gfp, int order, long nodemask) {
+        AllocObserver obs = observer;
+        if (obs == null) {
+            return allocTimed(preferredNid, gfp, order, nodemask);
+        }
+        long t0 = System.nanoTime();
+        long h = allocTimed(preferredNid, gfp, order, nodemask);
+        obs.allocated(gfp, order, System.nanoTime() - t0, h != PageHandle.NULL);
+        return h;
+    }
+
+    /**
+     * Sees every allocation with its mask and latency, for latency reports (the {@code memscope run}
+     * demo). Null (the default) costs one predictable branch per allocation. Must be fast and must
+     * not allocate from this machine.
+     */
+    @FunctionalInterface
+    public interface AllocObserver {
+        /** One allocation of {@code order} with the caller's {@code gfp}, taking {@code nanos}. */
+        void allocated(int gfp, int order, long nanos, boolean success);
+    }
+
+    private volatile AllocObserver observer;
+
+    /** Installs (or, with null, removes) the allocation observer. */
+    public void setAllocObserver(AllocObserver o) {
+        this.observer = o;
+    }
+
+    private long allocTimed(int preferredNid, int gfp, int order, long nodemask) {
         if (order > Gfp.MAX_PAGE_ORDER) {
             // WARN_ON_ONCE_GFP: silent with __GFP_NOWARN.
             if ((gfp & Gfp.NOWARN) == 0) {
