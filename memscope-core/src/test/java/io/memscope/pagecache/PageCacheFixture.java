@@ -36,6 +36,13 @@ final class PageCacheFixture implements AutoCloseable {
     final Path dir;
     private final List<AddressSpace> mappings = new ArrayList<>();
     private final List<FileChannel> channels = new ArrayList<>();
+    private final List<Runnable> beforeClose = new ArrayList<>();
+
+    /** Opens the gate at close even if the test failed first, so eviction cannot hang on it. */
+    WritebackTest.GatedOps gated(WritebackTest.GatedOps ops) {
+        beforeClose.add(ops.gate::countDown);
+        return ops;
+    }
 
     PageCacheFixture(PageCache.Config config, boolean panicOnWarn) {
         fail.setMinOrder(0).setIgnoreGfpWait(false).setIgnoreGfpHighmem(false);
@@ -116,6 +123,7 @@ final class PageCacheFixture implements AutoCloseable {
 
     @Override
     public void close() {
+        beforeClose.forEach(Runnable::run);
         try {
             for (AddressSpace as : mappings) {
                 as.evict();
