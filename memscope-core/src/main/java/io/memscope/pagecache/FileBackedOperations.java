@@ -75,8 +75,11 @@ public final class FileBackedOperations implements AddressSpaceOperations {
         return n;
     }
 
-    /** The writer of {@link #writepages}: one page, synchronously. */
-    void writeFolio(AddressSpace mapping, int pfn, WritebackControl wbc) throws IOException {
+    /**
+     * The {@link FolioWriter} of {@link #writepages}: starts writeback, unlocks, writes the page
+     * synchronously and ends writeback. May sleep and do I/O.
+     */
+    public void writeFolio(AddressSpace mapping, int pfn, WritebackControl wbc) throws IOException {
         mapping.folioStartWriteback(pfn);
         mapping.folioUnlock(pfn);
         try {
@@ -86,7 +89,11 @@ public final class FileBackedOperations implements AddressSpaceOperations {
         }
     }
 
-    private void writeBytes(AddressSpace mapping, int pfn) throws IOException {
+    /**
+     * Stores the page's bytes below the mapping's size at {@code index * 4096}: the I/O of a page
+     * the caller has put under writeback. May sleep and do I/O.
+     */
+    public void writeBytes(AddressSpace mapping, int pfn) throws IOException {
         long pos = (long) mapping.pageIndex(pfn) * PAGE_SIZE;
         long len = Math.min(PAGE_SIZE, mapping.size() - pos);
         if (len <= 0) {
