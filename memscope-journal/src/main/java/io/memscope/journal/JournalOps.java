@@ -44,7 +44,10 @@ final class JournalOps implements AddressSpaceOperations {
         MemallocScope scope = store.options().scopedWriteback() ? Memalloc.nofsScope() : null;
         try {
             long n;
-            try (JournalStore.Transaction t = store.beginTransaction()) {
+            // jfs_trans without the transaction's own scope: whether writeback is safe depends on
+            // scopedWriteback alone, so the two variants can be tested apart.
+            store.transLock().lock();
+            try {
                 boolean[] logged = {false};
                 n = mapping.writeCachePages(wbc, (m, pfn, w) -> {
                     m.folioStartWriteback(pfn);
@@ -64,6 +67,8 @@ final class JournalOps implements AddressSpaceOperations {
                         m.folioEndWriteback(pfn);
                     }
                 });
+            } finally {
+                store.transLock().unlock();
             }
             if (wbc.syncMode() == WritebackControl.SyncMode.ALL) {
                 file.channel().force(false);
