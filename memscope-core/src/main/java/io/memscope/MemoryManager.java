@@ -1,6 +1,7 @@
 package io.memscope;
 
 import io.memscope.debug.KernelLog;
+import io.memscope.locking.Lockdep;
 import io.memscope.page.AllocFaultHook;
 import io.memscope.page.Compactor;
 import io.memscope.page.DirectReclaimer;
@@ -8,7 +9,12 @@ import io.memscope.page.KswapdWaker;
 import io.memscope.page.OomKiller;
 import io.memscope.page.PageAllocConfig;
 import io.memscope.page.PageAllocator;
+import io.memscope.page.PageWaitTable;
 import io.memscope.page.Watermarks;
+import io.memscope.reclaim.FileOwner;
+import io.memscope.reclaim.Lru;
+import io.memscope.reclaim.Reclaim;
+import io.memscope.reclaim.Shrinkers;
 import io.memscope.stat.VmStat;
 import java.lang.foreign.MemorySegment;
 
@@ -25,6 +31,9 @@ public final class MemoryManager implements AutoCloseable {
     private final KernelLog log;
     private final VmStat vmstat;
     private final PageAllocator pages;
+    // ---- reclaim wiring (rcore) ----
+    private final Lockdep lockdep;
+    private final Reclaim reclaim;
 
     private MemoryManager(Builder b) {
         this.log = new KernelLog(b.logCapacity, b.panicOnWarn);
@@ -33,9 +42,74 @@ public final class MemoryManager implements AutoCloseable {
         int quarantine = b.quarantinePages >= 0 ? b.quarantinePages : (b.debug ? 256 : 0);
         PageAllocConfig cfg = new PageAllocConfig(layout, b.cpuSlots, b.minFreeKbytes, b.watermarkScaleFactor,
                 b.lowmemReserveRatio, b.debug, quarantine, b.preemptRt, b.initOnAlloc);
+        // ---- reclaim wiring (rcore): the allocator's hooks call the reclaim subsystem, which needs
+        // the allocator, so they read the field late (no allocation happens before it is set).
+        this.lockdep = new Lockdep(b.lockdepOptions, log);
+        KswapdWaker waker = b.kswapdWaker != null ? b.kswapdWaker
+                : (zone, gfp, order, idx) -> reclaim().wakeupKswapd(zone, gfp, order, idx);
+        DirectReclaimer reclaimer = b.reclaimer != null ? b.reclaimer
+                : (a, gfp, order, nodemask) -> reclaim().directReclaimer().tryToFreePages(a, gfp, order, nodemask);
+        OomKiller oom = b.oomKiller != null ? b.oomKiller : (gfp, order) -> reclaim().oomKiller().outOfMemory(gfp, order);
+        if (b.reclaimer == null) {
+            reclaimer = new ReclaimableDirectReclaimer(reclaimer, this);
+        }
         this.pages = new PageAllocator(cfg, log, vmstat,
-                new PageAllocator.Hooks(b.faultHook, b.kswapdWaker, b.reclaimer, b.oomKiller, b.compactor));
+                new PageAllocator.Hooks(b.faultHook, waker, reclaimer, oom, b.compactor));
+        this.pages.setFsReclaim(lockdep.fsReclaim());
+        this.reclaim = new Reclaim(pages, log, vmstat, lockdep, b.reclaimOptions);
+        if (b.fileOwner != null) {
+            reclaim.setFileOwner(b.fileOwner);
+        }
     }
+
+    /** The reclaim hook with {@code zone_reclaimable_pages()} answered by the reclaim subsystem. */
+    private record ReclaimableDirectReclaimer(DirectReclaimer inner, MemoryManager mm) implements DirectReclaimer {
+        @Override
+        public long tryToFreePages(PageAllocator allocator, int gfp, int order, long nodemask) {
+            return inner.tryToFreePages(allocator, gfp, order, nodemask);
+        }
+
+        @Override
+        public long zoneReclaimablePages(io.memscope.page.Zone zone) {
+            return mm.reclaim().directReclaimer().zoneReclaimablePages(zone);
+        }
+    }
+
+    /** The reclaim subsystem: LRUs, shrinkers, kswapd, throttles, OOM killer. */
+    public Reclaim reclaim() {
+        return reclaim;
+    }
+
+    /** The shrinker registry ({@code register_shrinker}). */
+    public Shrinkers shrinkers() {
+        return reclaim.shrinkers();
+    }
+
+    /** The OOM killer (victims, reports, reaper). */
+    public io.memscope.reclaim.OomKiller oomKiller() {
+        return reclaim.oomKiller();
+    }
+
+    /** Node {@code nid}'s file LRU. */
+    public Lru lru(int nid) {
+        return reclaim.lru(nid);
+    }
+
+    /** The machine's lockdep (with the {@code fs_reclaim} annotation). */
+    public Lockdep lockdep() {
+        return lockdep;
+    }
+
+    /** The page lock table shared by the page cache and reclaim. */
+    public PageWaitTable pageWaitTable() {
+        return reclaim.pageWaitTable();
+    }
+
+    /** Connects the page cache as the owner of LRU pages; once, before file pages exist. */
+    public void setFileOwner(FileOwner owner) {
+        reclaim.setFileOwner(owner);
+    }
+    // ---- end reclaim wiring (rcore) ----
 
     /** A builder with the defaults: 256 MiB, 1 node, one slot per available processor. */
     public static Builder builder() {
@@ -114,12 +188,13 @@ public final class MemoryManager implements AutoCloseable {
 
     /** Checks the books; returns the number of errors (each logged). */
     public int validate() {
-        return pages.validate();
+        return pages.validate() + reclaim.validate();
     }
 
     /** Releases the machine; throws {@code PageLeakException} when pages are still allocated. */
     @Override
     public void close() {
+        reclaim.close(); // kswapd and the reaper stop before the allocator's leak check
         pages.close();
     }
 
@@ -143,8 +218,42 @@ public final class MemoryManager implements AutoCloseable {
         private DirectReclaimer reclaimer;
         private OomKiller oomKiller;
         private Compactor compactor;
+        // ---- reclaim options (rcore) ----
+        private Lockdep.Options lockdepOptions = Lockdep.Options.defaults();
+        private Reclaim.Options reclaimOptions = Reclaim.Options.defaults();
+        private FileOwner fileOwner;
 
         private Builder() {}
+
+        /** Lockdep on (the default: {@link Lockdep.Options#defaults()}) or off. */
+        public Builder lockdep(boolean on) {
+            this.lockdepOptions = on ? Lockdep.Options.defaults() : Lockdep.Options.off();
+            return this;
+        }
+
+        /** Lockdep with explicit options. */
+        public Builder lockdep(Lockdep.Options options) {
+            this.lockdepOptions = java.util.Objects.requireNonNull(options);
+            return this;
+        }
+
+        /** Reclaim options (legacy writeback, kswapd nap, reaper period). */
+        public Builder reclaimOptions(Reclaim.Options options) {
+            this.reclaimOptions = java.util.Objects.requireNonNull(options);
+            return this;
+        }
+
+        /** {@code legacyReclaimWriteback}: reclaim calls the owner's writePage for dirty pages (old kernels). */
+        public Builder legacyReclaimWriteback(boolean on) {
+            this.reclaimOptions = reclaimOptions.withLegacyReclaimWriteback(on);
+            return this;
+        }
+
+        /** The page cache, as the owner of LRU pages (or later with {@link MemoryManager#setFileOwner}). */
+        public Builder fileOwner(FileOwner owner) {
+            this.fileOwner = owner;
+            return this;
+        }
 
         /** Total memory (split evenly over nodes, default zone layout); multiple of 4 MiB per node. */
         public Builder memoryBytes(long bytes) {

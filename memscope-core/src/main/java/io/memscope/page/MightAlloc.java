@@ -2,6 +2,7 @@ package io.memscope.page;
 
 import io.memscope.debug.Ratelimit;
 import io.memscope.gfp.Gfp;
+import io.memscope.locking.FsReclaim;
 import io.memscope.sched.Task;
 
 /**
@@ -24,12 +25,20 @@ import io.memscope.sched.Task;
  *       leaves the block with its caller.</li>
  * </ul>
  *
- * <p>This is the one place the lead adds the {@code fs_reclaim} lockdep annotation
- * ({@code fs_reclaim_acquire/release(gfp)}) at merge.
+ * <p><b>fs_reclaim.</b> With a lockdep attached ({@link PageAllocator#setFsReclaim}), every
+ * allocation first runs {@code fs_reclaim_acquire(gfp); fs_reclaim_release(gfp)} — the lockdep half
+ * of {@code might_alloc()} — so lockdep records "held locks → fs_reclaim" for each allocation that
+ * could enter filesystem reclaim. The sleeping-in-atomic half is this class's own check, so
+ * {@link FsReclaim#mightAlloc} (which would report it a second time) is not used.
  */
 final class MightAlloc {
     private final PageAllocator a;
     private final Ratelimit sleepRatelimit = new Ratelimit("might_sleep", 1_000_000_000L, 1, System::nanoTime);
+    /**
+     * The machine's fs_reclaim annotation, or null. Set once while the machine is assembled, before
+     * any allocation; volatile so a late setter is still seen by allocating threads.
+     */
+    volatile FsReclaim fsReclaim;
 
     MightAlloc(PageAllocator a) {
         this.a = a;
@@ -37,6 +46,11 @@ final class MightAlloc {
 
     /** Runs the checks for an allocation; false when the context is refused (already reported). */
     boolean check(int gfp, Task task) {
+        FsReclaim fr = fsReclaim;
+        if (fr != null) {
+            fr.acquire(gfp); // might_alloc(): record held locks -> fs_reclaim (no-op unless __GFP_FS reclaim)
+            fr.release(gfp);
+        }
         int pc = task.preemptCount();
         if (pc == 0 && !task.irqsDisabled() && task.rawLockDepth() == 0) {
             return true; // fast path: plain process context

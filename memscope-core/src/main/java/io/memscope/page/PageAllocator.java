@@ -153,6 +153,15 @@ public final class PageAllocator implements AutoCloseable {
         vmstat.addSource(this::addCounters);
     }
 
+    /**
+     * Attaches the machine's {@code fs_reclaim} lockdep annotation: from now on every allocation runs
+     * {@code fs_reclaim_acquire/release(gfp)} in {@code might_alloc()} (see {@link MightAlloc}).
+     * Call once while assembling the machine, before allocating; null detaches.
+     */
+    public void setFsReclaim(io.memscope.locking.FsReclaim fsReclaim) {
+        mightAlloc.fsReclaim = fsReclaim;
+    }
+
     /** Sets min/low/high, lowmem_reserve and pcp high/batch for every zone. Returns min_free_kbytes. */
     private int setupWatermarks() {
         long lowmem = 0;

@@ -20,6 +20,8 @@ public final class ShrinkControl {
     private int nid;
     private long nrToScan;
     private long nrScanned;
+    /** {@code current->reclaim_state->reclaimed}: pages the callbacks gave back to the page allocator. */
+    private long reclaimedPages;
 
     ShrinkControl() {}
 
@@ -35,6 +37,23 @@ public final class ShrinkControl {
         this.nid = nid;
         this.nrToScan = 0;
         this.nrScanned = 0;
+    }
+
+    /**
+     * {@code reclaim_state->reclaimed += n}: a shrinker whose objects live in pages it frees to the
+     * page allocator reports those pages here, so they count as reclaim progress
+     * ({@code flush_reclaim_state()}), as slab page frees do in the kernel.
+     */
+    public void addReclaimedPages(long n) {
+        if (n < 0) {
+            throw new IllegalArgumentException("reclaimed pages must be >= 0, was " + n);
+        }
+        reclaimedPages += n;
+    }
+
+    /** Pages reported through {@link #addReclaimedPages} since this control was created. */
+    long reclaimedPages() {
+        return reclaimedPages;
     }
 
     /** {@code sc->gfp_mask}: the reclaim context's allocation mask. */

@@ -109,6 +109,15 @@ public final class Shrinkers {
      * @return objects freed
      */
     public long shrinkSlab(int gfpMask, int nid, int priority) {
+        return shrinkSlab(gfpMask, nid, priority, null);
+    }
+
+    /**
+     * {@link #shrinkSlab(int, int, int)} that also adds the pages the callbacks reported through
+     * {@link ShrinkControl#addReclaimedPages} to {@code reclaimedPages[0]} (the reclaim state that
+     * vmscan adds to {@code sc->nr_reclaimed}); {@code reclaimedPages} may be null.
+     */
+    public long shrinkSlab(int gfpMask, int nid, int priority, long[] reclaimedPages) {
         long freed = 0;
         ShrinkControl sc = new ShrinkControl();
         for (Shrinker s : list) {
@@ -125,6 +134,9 @@ public final class Shrinkers {
             } finally {
                 s.put();
             }
+        }
+        if (reclaimedPages != null) {
+            reclaimedPages[0] += sc.reclaimedPages();
         }
         return freed;
     }
