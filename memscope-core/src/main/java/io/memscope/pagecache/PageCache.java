@@ -174,6 +174,11 @@ public final class PageCache implements FileOwner, AutoCloseable {
         return wb;
     }
 
+    /** The vm knobs this cache runs with. */
+    public Config config() {
+        return config;
+    }
+
     /** The machine's page allocator. */
     public PageAllocator allocator() {
         return allocator;

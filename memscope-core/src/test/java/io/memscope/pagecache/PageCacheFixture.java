@@ -8,7 +8,6 @@ import io.memscope.debug.KernelLog;
 import io.memscope.page.PageHandle;
 import io.memscope.page.PageWaitTable;
 import io.memscope.reclaim.Lru;
-import io.memscope.reclaim.ReclaimThrottle;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.channels.FileChannel;
@@ -29,7 +28,6 @@ final class PageCacheFixture implements AutoCloseable {
     final FailPageAlloc fail = new FailPageAlloc(new KernelLog(256, false), SEED);
     final MemoryManager mm;
     final Lru lru;
-    final ReclaimThrottle throttle = new ReclaimThrottle(0);
     final PageWaitTable wait;
     final PageCache cache;
     final BdiWriteback bdi;
@@ -49,9 +47,9 @@ final class PageCacheFixture implements AutoCloseable {
         fail.attr().setVerbose(0);
         mm = MemoryManager.builder().memoryBytes(64L << 20).cpuSlots(2).panicOnWarn(panicOnWarn)
                 .faultHook(fail::shouldFailAllocPage).build();
-        lru = new Lru(0, mm.pages(), mm.vmstat());
-        wait = new PageWaitTable(mm.pages().pageTable());
-        cache = new PageCache(mm.pages(), wait, mm.log(), nid -> lru, nid -> throttle, config);
+        lru = mm.lru(0);
+        wait = mm.pageWaitTable();
+        cache = mm.pageCache(config);
         bdi = cache.newBdi("test");
         try {
             dir = Files.createTempDirectory("memscope-pagecache");
@@ -133,7 +131,6 @@ final class PageCacheFixture implements AutoCloseable {
             assertThat(lru.validate()).isZero();
             assertThat(mm.validate()).as("allocator books").isZero();
         } finally {
-            cache.close();
             for (FileChannel ch : channels) {
                 try {
                     ch.close();

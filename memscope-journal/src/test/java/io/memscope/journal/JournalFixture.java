@@ -7,10 +7,7 @@ import io.memscope.debug.FailPageAlloc;
 import io.memscope.debug.KernelLog;
 import io.memscope.gfp.Gfp;
 import io.memscope.locking.Lockdep;
-import io.memscope.page.PageWaitTable;
 import io.memscope.pagecache.PageCache;
-import io.memscope.reclaim.Lru;
-import io.memscope.reclaim.ReclaimThrottle;
 import io.memscope.reclaim.Shrinkers;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -21,9 +18,8 @@ import java.util.concurrent.CopyOnWriteArrayList;
 
 /**
  * A machine, page cache, lockdep, shrinker list and a {@link JournalStore} in a temporary
- * directory. The allocator's fault hook stands in for the allocator's {@code might_alloc}
- * annotation (which the allocator does not call yet): every allocation is recorded with whether
- * {@code jfs_trans} was held, and acquires/releases {@code fs_reclaim} in lockdep.
+ * directory, all the machine's own (its lockdep sees {@code fs_reclaim} on every allocation). The
+ * allocator's fault hook records every allocation with whether {@code jfs_trans} was held.
  */
 final class JournalFixture implements AutoCloseable {
     static final long SEED = Long.getLong("memscope.test.seed", 20261122L);
@@ -31,8 +27,8 @@ final class JournalFixture implements AutoCloseable {
     /** One allocation as the allocator saw it (mask after the task's scopes). */
     record Alloc(int gfp, boolean underTrans) {}
 
-    final KernelLog lockdepLog = new KernelLog(1024, false);
-    final Lockdep lockdep = new Lockdep(Lockdep.Options.defaults(), lockdepLog);
+    final KernelLog lockdepLog;
+    final Lockdep lockdep;
     final FailPageAlloc fail = new FailPageAlloc(new KernelLog(256, false), SEED);
     final List<Alloc> allocs = new CopyOnWriteArrayList<>();
     final MemoryManager mm;
@@ -45,13 +41,13 @@ final class JournalFixture implements AutoCloseable {
     JournalFixture(JournalOptions options) {
         fail.setMinOrder(0).setIgnoreGfpWait(false).setIgnoreGfpHighmem(false);
         fail.attr().setVerbose(0);
-        mm = MemoryManager.builder().memoryBytes(64L << 20).cpuSlots(2).panicOnWarn(true)
+        // Variants expected to be reported run without panic_on_warn, so the report is logged, not thrown.
+        mm = MemoryManager.builder().memoryBytes(64L << 20).cpuSlots(2).panicOnWarn(options.equals(JournalOptions.safe()))
                 .faultHook(this::hook).build();
-        Lru lru = new Lru(0, mm.pages(), mm.vmstat());
-        ReclaimThrottle throttle = new ReclaimThrottle(0);
-        cache = new PageCache(mm.pages(), new PageWaitTable(mm.pages().pageTable()), mm.log(), nid -> lru,
-                nid -> throttle, PageCache.Config.defaults());
-        shrinkers = new Shrinkers(1, mm.log(), n -> { });
+        lockdep = mm.lockdep();
+        lockdepLog = mm.log();
+        cache = mm.pageCache();
+        shrinkers = mm.shrinkers();
         try {
             dir = Files.createTempDirectory("memscope-journal");
         } catch (IOException e) {
@@ -64,7 +60,6 @@ final class JournalFixture implements AutoCloseable {
     private boolean hook(int gfp, int order) {
         JournalStore s = storeRef;
         allocs.add(new Alloc(gfp, s != null && s.transLock().isHeldByCurrentThread()));
-        lockdep.fsReclaim().mightAlloc(gfp); // the allocator's might_alloc(): fs_reclaim acquire/release
         return fail.shouldFailAllocPage(gfp, order);
     }
 
@@ -90,7 +85,6 @@ final class JournalFixture implements AutoCloseable {
             assertThat(cache.validate()).isZero();
             assertThat(mm.validate()).isZero();
         } finally {
-            cache.close();
             mm.close();
         }
     }
