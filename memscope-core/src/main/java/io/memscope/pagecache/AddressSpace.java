@@ -2,25 +2,17 @@ package io.memscope.pagecache;
 
 import static io.memscope.page.PageTableDescriptor.FLAG_DIRTY;
 import static io.memscope.page.PageTableDescriptor.FLAG_LOCKED;
-import static io.memscope.page.PageTableDescriptor.FLAG_PRIVATE;
 import static io.memscope.page.PageTableDescriptor.FLAG_RECLAIM;
-import static io.memscope.page.PageTableDescriptor.FLAG_REFERENCED;
 import static io.memscope.page.PageTableDescriptor.FLAG_UPTODATE;
-import static io.memscope.page.PageTableDescriptor.FLAG_WRITEBACK;
 import static io.memscope.pagecache.PageCacheIndex.TAG_DIRTY;
-import static io.memscope.pagecache.PageCacheIndex.TAG_TOWRITE;
-import static io.memscope.pagecache.PageCacheIndex.TAG_WRITEBACK;
 
 import io.memscope.gfp.Gfp;
 import io.memscope.page.PageAllocConfig;
-import io.memscope.page.PageHandle;
 import io.memscope.page.PageTable;
 import io.memscope.page.PageWaitTable;
-import io.memscope.reclaim.FileOwner.PageoutResult;
 import io.memscope.sched.Memalloc;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -339,28 +331,7 @@ public final class AddressSpace implements WritebackTarget {
      * puts the mapping on its device's dirty list ({@code __mark_inode_dirty(I_DIRTY_PAGES)}).
      */
     public boolean filemapDirtyFolio(int pfn) {
-        if (pt.testAndSetPageFlag(pfn, FLAG_DIRTY)) {
-            return false;
-        }
-        boolean accounted = false;
-        long s = xa.lock.writeLock();
-        try {
-            if (pt.mapping(pfn) == id) { // not truncated meanwhile
-                xa.setMark(pt.index(pfn), TAG_DIRTY);
-                if (canWriteback()) {
-                    cache.nrDirty.incrementAndGet();
-                    cache.nrDirtied.incrementAndGet();
-                    accounted = true;
-                }
-            }
-        } finally {
-            xa.lock.unlockWrite(s);
-        }
-        if (accounted) {
-            cache.dirtyThrottle.pageDirtied();
-            bdi.markInodeDirty(this);
-        }
-        return true;
+        return FolioWriteback.markDirty(this, pfn);
     }
 
     /**
@@ -401,27 +372,7 @@ public final class AddressSpace implements WritebackTarget {
      * @throws FolioStateException if the page is not locked or already under writeback
      */
     public void folioStartWriteback(int pfn) {
-        requireLocked(pfn, "folio_start_writeback");
-        if (pt.testAndSetPageFlag(pfn, FLAG_WRITEBACK)) {
-            throw new FolioStateException("folio_start_writeback: expected a page not under writeback, found pfn 0x"
-                    + Integer.toHexString(pfn) + " (" + pt.flagNames(pfn) + ")");
-        }
-        long s = xa.lock.writeLock();
-        try {
-            int index = pt.index(pfn);
-            if (pt.mapping(pfn) == id) {
-                xa.setMark(index, TAG_WRITEBACK);
-                if (!pt.testPageFlag(pfn, FLAG_DIRTY)) {
-                    xa.clearMark(index, TAG_DIRTY);
-                }
-                xa.clearMark(index, TAG_TOWRITE);
-            }
-        } finally {
-            xa.lock.unlockWrite(s);
-        }
-        if (canWriteback()) {
-            cache.nrWriteback.incrementAndGet();
-        }
+        FolioWriteback.startWriteback(this, pfn);
     }
 
     /**
@@ -435,30 +386,10 @@ public final class AddressSpace implements WritebackTarget {
      * @throws FolioStateException if the page is not under writeback
      */
     public void folioEndWriteback(int pfn) {
-        if (!pt.testPageFlag(pfn, FLAG_WRITEBACK)) {
-            throw new FolioStateException("folio_end_writeback: expected a page under writeback, found pfn 0x"
-                    + Integer.toHexString(pfn) + " (" + pt.flagNames(pfn) + ")");
-        }
-        if (pt.testPageFlag(pfn, FLAG_RECLAIM)) {
-            cache.lruOf(pfn).rotateReclaimable(pfn);
-        }
-        long s = xa.lock.writeLock();
-        try {
-            if (pt.mapping(pfn) == id) {
-                xa.clearMark(pt.index(pfn), TAG_WRITEBACK);
-            }
-        } finally {
-            xa.lock.unlockWrite(s);
-        }
-        // Release-clear then wake: a waiter in folio_wait_writeback either sees the bit clear or
-        // is woken (PageWaitTable's ordering). From here on truncation may free the page.
-        wait.clearBitAndWake(pfn, FLAG_WRITEBACK);
-        if (canWriteback()) {
-            cache.accountWritebackDone(pfn);
-        }
+        FolioWriteback.endWriteback(this, pfn);
     }
 
-    private void requireLocked(int pfn, String fn) {
+    void requireLocked(int pfn, String fn) {
         if (!pt.testPageFlag(pfn, FLAG_LOCKED)) {
             throw new FolioStateException(fn + ": expected a locked page, found pfn 0x" + Integer.toHexString(pfn)
                     + " (" + pt.flagNames(pfn) + ")");
@@ -665,31 +596,7 @@ public final class AddressSpace implements WritebackTarget {
      * into {@code counts}. Returns the number of violations.
      */
     int validate(long[] counts) {
-        int errors = 0;
-        long s = xa.lock.readLock();
-        try {
-            errors += xa.check();
-            for (int i = xa.nextPresent(0); i >= 0; i = i == Integer.MAX_VALUE ? -1 : xa.nextPresent(i + 1)) {
-                int pfn = xa.get(i);
-                int f = pt.pageFlagsAcquire(pfn);
-                boolean bad = pt.mapping(pfn) != id || pt.index(pfn) != i || pt.refcount(pfn) < 1
-                        || ((f & FLAG_DIRTY) != 0 && !xa.getMark(i, TAG_DIRTY))
-                        || ((f & FLAG_WRITEBACK) != 0) != xa.getMark(i, TAG_WRITEBACK);
-                if (bad) {
-                    cache.log.printk(io.memscope.debug.KernelLog.Level.ERR, "page cache: " + name + " index " + i
-                            + " pfn 0x" + Integer.toHexString(pfn) + " mapping " + pt.mapping(pfn) + " refcount "
-                            + pt.refcount(pfn) + " flags " + pt.flagNames(pfn));
-                    errors++;
-                }
-                if (canWriteback()) {
-                    counts[0] += (f & FLAG_DIRTY) != 0 ? 1 : 0;
-                    counts[1] += (f & FLAG_WRITEBACK) != 0 ? 1 : 0;
-                }
-            }
-        } finally {
-            xa.lock.unlockRead(s);
-        }
-        return errors;
+        return FolioWriteback.validate(this, counts);
     }
 
     @Override
