@@ -96,6 +96,28 @@ class PageCacheReclaimTest {
     }
 
     @Test
+    void vmscanReclaimsCleanPagesAndWakesFlushersForDirtyOnes() {
+        try (PageCacheFixture f = new PageCacheFixture()) {
+            AddressSpace clean = f.file("clean");
+            AddressSpace dirty = f.file("dirty");
+            clean.performWrite(0, new byte[64 * 4096], 0, 64 * 4096);
+            clean.filemapWriteAndWait();
+            dirty.performWrite(0, new byte[64 * 4096], 0, 64 * 4096);
+            long freed = 0;
+            for (int round = 0; round < 8 && clean.nrpages() > 0; round++) {
+                freed += f.mm.reclaim().directReclaimer().tryToFreePages(f.mm.pages(), io.memscope.gfp.Gfp.KERNEL, 0, -1L);
+            }
+            assertThat(freed).isPositive();
+            assertThat(clean.nrpages()).as("clean page cache reclaimed by vmscan").isLessThan(64);
+            assertThat(f.cache.validate()).isZero();
+            assertThat(f.log().warnCount()).as("no dirty page left the cache").isZero();
+            assertThat(dirty.nrpages() + f.bdi.pagesWritten()).as("a dirty page leaves only after the flusher wrote it")
+                    .isGreaterThanOrEqualTo(64);
+            dirty.filemapWriteAndWait();
+        }
+    }
+
+    @Test
     void wakeupFlusherThreadsWakesTheDevice() {
         try (PageCacheFixture f = new PageCacheFixture()) {
             long before = f.bdi.wakeups();
