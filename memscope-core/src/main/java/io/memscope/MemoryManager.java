@@ -111,6 +111,33 @@ public final class MemoryManager implements AutoCloseable {
     }
     // ---- end reclaim wiring (rcore) ----
 
+    // ---- page cache (pcache) ----
+    private io.memscope.pagecache.PageCache pageCache;
+
+    /**
+     * The machine's page cache, created by the first call with {@code config} (the kernel's
+     * {@code vm.dirty_*} knobs), wired to the LRUs, reclaim throttles and page wait table, and
+     * registered as reclaim's {@link FileOwner}. Later calls return the same cache.
+     *
+     * @throws IllegalStateException if it exists with another configuration
+     */
+    public synchronized io.memscope.pagecache.PageCache pageCache(io.memscope.pagecache.PageCache.Config config) {
+        if (pageCache == null) {
+            pageCache = new io.memscope.pagecache.PageCache(pages, pageWaitTable(), log, reclaim::lru,
+                    reclaim::throttle, config);
+            reclaim.setFileOwner(pageCache);
+        } else if (!pageCache.config().equals(config)) {
+            throw new IllegalStateException("page cache exists with " + pageCache.config() + ", asked for " + config);
+        }
+        return pageCache;
+    }
+
+    /** {@link #pageCache(io.memscope.pagecache.PageCache.Config)} with the kernel's defaults, or the existing cache. */
+    public synchronized io.memscope.pagecache.PageCache pageCache() {
+        return pageCache != null ? pageCache : pageCache(io.memscope.pagecache.PageCache.Config.defaults());
+    }
+    // ---- end page cache (pcache) ----
+
     /** A builder with the defaults: 256 MiB, 1 node, one slot per available processor. */
     public static Builder builder() {
         return new Builder();
@@ -194,6 +221,11 @@ public final class MemoryManager implements AutoCloseable {
     /** Releases the machine; throws {@code PageLeakException} when pages are still allocated. */
     @Override
     public void close() {
+        synchronized (this) { // ---- page cache (pcache): flushers stop first ----
+            if (pageCache != null) {
+                pageCache.close();
+            }
+        }
         reclaim.close(); // kswapd and the reaper stop before the allocator's leak check
         pages.close();
     }
