@@ -160,7 +160,37 @@ public final class MemoryManager implements AutoCloseable {
 
     /** {@code /proc/meminfo}. */
     public String meminfo() {
-        return pages.reports().meminfo();
+        return io.memscope.stat.KernelText.meminfo(meminfoValues());
+    }
+
+    /**
+     * {@code /proc/meminfo} fields (kB) for the whole machine: the allocator's MemTotal/MemFree,
+     * {@code MemAvailable} as {@code si_mem_available()} computes it (free minus the reserve, plus
+     * the page cache minus half of it or the low watermarks, whichever is less), and the page
+     * cache's Cached, Active(file), Inactive(file), Dirty and Writeback.
+     */
+    public java.util.Map<String, Long> meminfoValues() {
+        java.util.Map<String, Long> m = new java.util.LinkedHashMap<>(pages.reports().meminfoValues());
+        long[] v = vmstat.snapshot();
+        long active = v[io.memscope.stat.VmItem.NR_ACTIVE_FILE.ordinal()];
+        long inactive = v[io.memscope.stat.VmItem.NR_INACTIVE_FILE.ordinal()];
+        long wmarkLow = 0;
+        for (io.memscope.page.Zone z : pages.zones()) {
+            wmarkLow += z.lowWmark();
+        }
+        long fileLru = active + inactive;
+        long availablePages = m.get("MemAvailable") / 4 + fileLru - Math.min(fileLru / 2, wmarkLow);
+        io.memscope.pagecache.PageCache pc;
+        synchronized (this) {
+            pc = pageCache;
+        }
+        m.put("MemAvailable", Math.max(0, availablePages) * 4);
+        m.put("Cached", (pc == null ? 0 : pc.nrFilePages()) * 4);
+        m.put("Active(file)", active * 4);
+        m.put("Inactive(file)", inactive * 4);
+        m.put("Dirty", (pc == null ? 0 : pc.nrDirty()) * 4);
+        m.put("Writeback", (pc == null ? 0 : pc.nrWriteback()) * 4);
+        return m;
     }
 
     /** {@code /proc/buddyinfo}. */

@@ -1,6 +1,7 @@
 package io.memscope.cli;
 
 import java.io.PrintWriter;
+import io.memscope.cli.run.RunCommand;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -10,7 +11,7 @@ import picocli.CommandLine.Command;
  */
 @Command(name = "memscope", mixinStandardHelpOptions = true, version = "memscope 0.1.0",
         description = "The Linux kernel's memory-allocation context model on the JVM.",
-        subcommands = {GfpCommand.class, ScenarioCommand.class})
+        subcommands = {RunCommand.class, GfpCommand.class, ScenarioCommand.class})
 public final class Main implements Runnable {
     /** Exit status for bad input (usage errors, invalid masks). */
     public static final int EXIT_BAD_INPUT = 2;

@@ -296,7 +296,8 @@ public final class PageAllocator implements AutoCloseable {
         }
         long t0 = System.nanoTime();
         long h = allocTimed(preferredNid, gfp, order, nodemask);
-        obs.allocated(gfp, order, System.nanoTime() - t0, h != PageHandle.NULL);
+        obs.allocated(io.memscope.sched.Memalloc.currentGfpContext(gfp), order, System.nanoTime() - t0,
+                h != PageHandle.NULL);
         return h;
     }
 
@@ -307,7 +308,7 @@ public final class PageAllocator implements AutoCloseable {
      */
     @FunctionalInterface
     public interface AllocObserver {
-        /** One allocation of {@code order} with the caller's {@code gfp}, taking {@code nanos}. */
+        /** One allocation of {@code order} with its effective mask (after the caller's scopes), taking {@code nanos}. */
         void allocated(int gfp, int order, long nanos, boolean success);
     }
 
