@@ -98,6 +98,10 @@ public final class JournalStore implements AutoCloseable {
         }
         this.shrinker = shrinkers.alloc("sb-journal", Shrinker.NONSLAB, Shrinker.DEFAULT_SEEKS, 1024,
                 new InodeShrinker(this)).register();
+        // Tell lockdep now that reclaim (this shrinker) takes jfs_trans, as drivers prime
+        // fs_reclaim at init: the first allocation that may recurse into us while jfs_trans is
+        // held is then reported at once, without waiting for real memory pressure.
+        lockdep.fsReclaim().prime("shrinker sb-journal", trans.lockdepMap());
     }
 
     /** The options this store runs with. */

@@ -7,7 +7,7 @@ import java.util.Optional;
 public final class Scenarios {
     private Scenarios() {}
 
-    private static final List<Scenario> ALL = List.of(new TransactionLockShrinker(), new AtomicContexts());
+    private static final List<Scenario> ALL = List.of(new TransactionLockShrinker(), new WritebackPath(), new AtomicContexts());
 
     /** All scenarios. */
     public static List<Scenario> all() {
