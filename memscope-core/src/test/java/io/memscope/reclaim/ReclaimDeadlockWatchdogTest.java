@@ -60,7 +60,11 @@ class ReclaimDeadlockWatchdogTest {
                     }
                 });
                 long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(20);
-                while (!mm.log().dmesg().contains("INFO: deadlock:") && System.nanoTime() < deadline) {
+                // kswapd, running the same shrinker, may block on jfs_trans too and be reported first;
+                // wait until the committing task's own report is out as well.
+                String blocked = "INFO: task jfs-commit:" + commit.threadId() + " blocked for more than";
+                while (!(mm.log().dmesg().contains("INFO: deadlock:") && mm.log().dmesg().contains(blocked))
+                        && System.nanoTime() < deadline) {
                     Thread.sleep(20);
                 }
                 String dmesg = mm.log().dmesg();
