@@ -28,6 +28,9 @@ import java.util.Locale;
  * the caller passes the errno capture segment ({@link #newCallState}) so no state is shared
  * between threads.
  */
+// Restricted FFM methods (downcallHandle, reinterpret) are the point of this class; the
+// launcher and surefire grant native access (--enable-native-access).
+@SuppressWarnings("restricted")
 final class Libc {
     static final int PROT_NONE = 0x0;
     static final int PROT_READ = 0x1;

@@ -194,6 +194,7 @@ public final class MemfdRegion implements AutoCloseable {
         }
     }
 
+    @SuppressWarnings("restricted") // wraps our own mmap result: size and lifetime are ours
     private static MemfdRegion memfdRegion(String name, long size) {
         Libc libc = Libc.load();
         long pageSize = libc.pageSize();

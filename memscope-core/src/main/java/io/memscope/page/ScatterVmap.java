@@ -23,6 +23,7 @@ public final class ScatterVmap extends AbstractVmap {
     private final Arena arena;
     private final MemorySegment[] pages;
 
+    @SuppressWarnings("restricted") // re-scopes direct-map slices; sound because close unmaps views first
     ScatterVmap(MemfdRegion region, int[] pfns, MemorySegment directMap) {
         super(region, pfns);
         this.arena = Arena.ofShared();

@@ -44,6 +44,7 @@ public final class VmapArea extends AbstractVmap {
     }
 
     /** Builds the mapping (see class doc). Called under the region's shared lifecycle lock. */
+    @SuppressWarnings("restricted") // wraps our own mmap result: size and lifetime are ours
     static VmapArea map(MemfdRegion region, Libc libc, int fd, int[] pfns) {
         long bytes = (long) pfns.length << PAGE_SHIFT;
         long base;
