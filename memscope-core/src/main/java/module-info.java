@@ -9,6 +9,7 @@ module io.memscope {
     exports io.memscope.gfp;
     exports io.memscope.sched;
     exports io.memscope.debug;
+    exports io.memscope.page;
     exports io.memscope.reclaim;
     exports io.memscope.pagecache;
     exports io.memscope.mempool;
