@@ -15,7 +15,6 @@ module io.memscope {
     exports io.memscope.mempool;
     exports io.memscope.locking;
     exports io.memscope.stat;
-    exports io.memscope.page;
     exports io.memscope;
     requires jdk.jfr;
 }
