@@ -137,16 +137,19 @@ final class PageDebug {
     }
 
     /** Releases every quarantined block (close, drain). */
-    void flushQuarantine() {
+    long flushQuarantine() {
         java.util.List<long[]> all;
+        long n;
         synchronized (quarantine) {
             all = new java.util.ArrayList<>(quarantine);
+            n = quarantined;
             quarantine.clear();
             quarantined = 0;
         }
         for (long[] e : all) {
             release((int) e[0], (int) e[1]);
         }
+        return n;
     }
 
     /** Pages in quarantine. */
