@@ -22,6 +22,9 @@ public interface DirectReclaimer {
         return 0;
     }
 
-    /** Drains every per-CPU list and reports the pages drained as progress. */
-    DirectReclaimer DRAIN_ONLY = (allocator, gfp, order, nodemask) -> allocator.drainAllPages();
+    /**
+     * Drains every per-CPU list (and, in debug mode, the quarantine) and reports the pages returned
+     * to the buddy as progress.
+     */
+    DirectReclaimer DRAIN_ONLY = (allocator, gfp, order, nodemask) -> allocator.reclaimCaches();
 }

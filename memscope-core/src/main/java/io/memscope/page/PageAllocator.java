@@ -645,6 +645,15 @@ public final class PageAllocator implements AutoCloseable {
         return n;
     }
 
+    /**
+     * What the default reclaimer can give back: the per-CPU lists and the debug quarantine.
+     * Returns the pages returned to the buddy.
+     */
+    public long reclaimCaches() {
+        long n = debug != null ? debug.flushQuarantine() : 0;
+        return n + drainAllPages();
+    }
+
     // =================================================================== memory access
 
     /**

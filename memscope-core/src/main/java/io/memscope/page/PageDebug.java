@@ -137,16 +137,19 @@ final class PageDebug {
     }
 
     /** Releases every quarantined block (close, drain). */
-    void flushQuarantine() {
+    long flushQuarantine() {
         java.util.List<long[]> all;
+        long n;
         synchronized (quarantine) {
             all = new java.util.ArrayList<>(quarantine);
+            n = quarantined;
             quarantine.clear();
             quarantined = 0;
         }
         for (long[] e : all) {
             release((int) e[0], (int) e[1]);
         }
+        return n;
     }
 
     /** Pages in quarantine. */
@@ -173,7 +176,7 @@ final class PageDebug {
         sb.append(t.getMessage());
         int n = 0;
         for (StackTraceElement e : t.getStackTrace()) {
-            if (e.getClassName().startsWith("io.memscope.page.")) {
+            if (AllocReports.isAllocatorFrame(e.getClassName())) {
                 continue;
             }
             sb.append("\n  at ").append(e);
@@ -194,7 +197,7 @@ final class PageDebug {
             }
             String site = "?";
             for (StackTraceElement f : e.getValue().getStackTrace()) {
-                if (!f.getClassName().startsWith("io.memscope.page.") && !f.getClassName().equals("io.memscope.MemoryManager")) {
+                if (!AllocReports.isAllocatorFrame(f.getClassName())) {
                     site = f.getFileName() + ":" + f.getLineNumber() + " func:" + f.getMethodName();
                     break;
                 }
