@@ -54,7 +54,7 @@ public class PageAllocBenchmark {
 
     @Setup(Level.Trial)
     public void setup() {
-        mm = MemoryManager.builder().memoryBytes(256L << 20).debug(false).panicOnWarn(false).build();
+        mm = MemoryManager.builder().memoryBytes(256L << 20).debug(false).lockdep(false).panicOnWarn(false).build();
         pooled = PooledByteBufAllocator.DEFAULT;
         adaptive = new AdaptiveByteBufAllocator();
     }

@@ -201,7 +201,8 @@ public final class PageAllocator implements AutoCloseable {
      * (zone modifiers, watermark and reclaim modifiers, THISNODE, HARDWALL, ZERO, COMP, NOWARN).
      */
     public long allocPages(int gfp, int order) {
-        return allocInternal(slotNode(currentSlot()), gfp, order, -1L);
+        // The preferred node is the calling "CPU"'s; with one node there is nothing to look up.
+        return allocInternal(nodeZones.length == 1 ? 0 : slotNode(currentSlot()), gfp, order, -1L);
     }
 
     /** {@code alloc_pages_node(nid, gfp, order)}: like {@link #allocPages} with {@code nid} as preferred node. */
@@ -419,7 +420,7 @@ public final class PageAllocator implements AutoCloseable {
                         && (allocFlags & AllocFlags.NO_WATERMARKS) == 0) {
                     continue;
                 }
-                int pfn = rmqueue(zone, order, allocFlags, mt);
+                int pfn = rmqueue(zone, order, allocFlags, mt, task);
                 if (pfn != NIL) {
                     long h = prepNewPage(pfn, order, gfp, mt);
                     if ((allocFlags & AllocFlags.HIGHATOMIC) != 0) {
@@ -472,16 +473,9 @@ public final class PageAllocator implements AutoCloseable {
     }
 
     /** {@code rmqueue()}: per-CPU list for pcp orders, else the buddy under the zone lock. */
-    int rmqueue(Zone zone, int order, int allocFlags, int mt) {
+    int rmqueue(Zone zone, int order, int allocFlags, int mt, Task task) {
         if (PerCpuPages.allowedOrder(order)) {
-            int slot = currentSlot();
-            PerCpuPages pcp = zone.pcp[slot];
-            if (!pcp.tryLock()) {
-                pcp = zone.pcp[slot + 1 == nSlots ? 0 : slot + 1];
-                if (!pcp.tryLock()) {
-                    pcp = null;
-                }
-            }
+            PerCpuPages pcp = lockSlot(zone, task);
             if (pcp != null) {
                 int pfn;
                 try {
@@ -595,14 +589,7 @@ public final class PageAllocator implements AutoCloseable {
             if (mt > MigrateType.RECLAIMABLE.ordinal()) {
                 mt = MigrateType.MOVABLE.ordinal(); // highatomic pages go to the movable pcp list
             }
-            int slot = currentSlot();
-            PerCpuPages pcp = zone.pcp[slot];
-            if (!pcp.tryLock()) {
-                pcp = zone.pcp[slot + 1 == nSlots ? 0 : slot + 1];
-                if (!pcp.tryLock()) {
-                    pcp = null;
-                }
-            }
+            PerCpuPages pcp = lockSlot(zone, Task.current());
             if (pcp != null) {
                 try {
                     pcp.free(pfn, order, mt);
@@ -697,10 +684,43 @@ public final class PageAllocator implements AutoCloseable {
         return zoneByChunk[pfn >>> Gfp.MAX_PAGE_ORDER];
     }
 
-    /** The slot of the calling thread: a hash of its thread id (never cached, so carrier moves don't matter). */
+    /** The slot of the calling task on this machine ({@code smp_processor_id()}): dealt on first use, moved on contention. */
     int currentSlot() {
-        long h = Thread.currentThread().threadId() * 0x9E3779B97F4A7C15L;
-        return (int) (((h >>> 32) * nSlots) >>> 32);
+        return slotOf(Task.current());
+    }
+
+    /** {@link #currentSlot()} for a task already at hand (saves the ThreadLocal lookup). */
+    int slotOf(Task t) {
+        int s = t.pcpSlot(this);
+        if (s < 0) {
+            // First use of this machine: slots are dealt round-robin, so N threads on N slots never
+            // share one (a hash of the thread id would put two of them together half of the time).
+            s = (slotCursor.getAndIncrement() & Integer.MAX_VALUE) % nSlots;
+            t.setPcpSlot(this, s);
+        }
+        return s;
+    }
+
+    /** The next slot to deal to a task that has not used this machine yet. */
+    private final java.util.concurrent.atomic.AtomicInteger slotCursor = new java.util.concurrent.atomic.AtomicInteger();
+
+    /**
+     * {@code pcp_spin_trylock} on the calling task's slot, else on its neighbour — to which the task
+     * then moves (a task migrating to a less busy CPU) — else null: the caller goes to the buddy.
+     */
+    private PerCpuPages lockSlot(Zone zone, Task task) {
+        int slot = slotOf(task);
+        PerCpuPages pcp = zone.pcp[slot];
+        if (pcp.tryLock()) {
+            return pcp;
+        }
+        int next = slot + 1 == nSlots ? 0 : slot + 1;
+        pcp = zone.pcp[next];
+        if (pcp.tryLock()) {
+            task.setPcpSlot(this, next);
+            return pcp;
+        }
+        return null;
     }
 
     /** The node a slot belongs to (slots are spread round-robin over nodes). */

@@ -330,6 +330,26 @@ public final class Task {
         this.rtTask = rt;
     }
 
+    // ---- the "CPU" this task runs on, per machine ----
+    private Object pcpOwner;
+    private int pcpSlot;
+
+    /**
+     * The per-CPU slot this task last used on the machine {@code owner}, or -1 if it has not used
+     * that machine yet. memscope's counterpart of {@code smp_processor_id()}: a task keeps its
+     * slot until it finds it busy and moves, as a task migrates between CPUs. Correctness never
+     * depends on it (slots have their own locks); it only keeps threads from sharing a slot.
+     */
+    public int pcpSlot(Object owner) {
+        return pcpOwner == owner ? pcpSlot : -1;
+    }
+
+    /** Records the slot this task now uses on {@code owner} (only the task's own thread calls this). */
+    public void setPcpSlot(Object owner, int slot) {
+        this.pcpOwner = owner;
+        this.pcpSlot = slot;
+    }
+
     /**
      * The OOM victim this task belongs to, or null ({@code tsk_is_oom_victim}). Set by the OOM
      * killer from another thread.
