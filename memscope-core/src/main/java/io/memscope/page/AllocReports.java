@@ -106,14 +106,19 @@ public final class AllocReports {
     /** {@code __might_resched()}'s report (KERNEL.md §5.4), located at the caller's first frame outside memscope. */
     static String sleepingInAtomic(Task task) {
         String at = StackWalker.getInstance().walk(s -> s
-                .filter(f -> !f.getClassName().startsWith("io.memscope.page.")
-                        && !f.getClassName().startsWith("io.memscope.MemoryManager"))
+                .filter(f -> !isAllocatorFrame(f.getClassName()))
                 .findFirst().map(f -> f.getFileName() + ":" + f.getLineNumber()).orElse("?"));
         return "BUG: sleeping function called from invalid context at " + at + "\n"
                 + "in_atomic(): " + (task.inAtomic() ? 1 : 0) + ", irqs_disabled(): " + (task.irqsDisabled() ? 1 : 0)
                 + ", non_block: 0, pid: " + task.pid() + ", name: " + task.comm() + "\n"
                 + "preempt_count: " + Integer.toHexString(task.preemptCount()) + ", expected: 0\n"
                 + "RCU nest depth: 0, expected: 0";
+    }
+
+    /** True for frames of the allocator itself (skipped when reports name the caller). Test classes are callers. */
+    static boolean isAllocatorFrame(String className) {
+        return (className.startsWith("io.memscope.page.") && !className.contains("Test"))
+                || className.startsWith("io.memscope.MemoryManager");
     }
 
     // ------------------------------------------------------------------ warn_alloc
@@ -144,7 +149,7 @@ public final class AllocReports {
                 .append(task.comm()).append('\n');
         sb.append("Call Trace:\n");
         StackWalker.getInstance().forEach(f -> {
-            if (!f.getClassName().startsWith("io.memscope.page.")) {
+            if (!isAllocatorFrame(f.getClassName())) {
                 sb.append(" ").append(f.getClassName()).append('.').append(f.getMethodName()).append('\n');
             }
         });

@@ -173,7 +173,7 @@ final class PageDebug {
         sb.append(t.getMessage());
         int n = 0;
         for (StackTraceElement e : t.getStackTrace()) {
-            if (e.getClassName().startsWith("io.memscope.page.")) {
+            if (AllocReports.isAllocatorFrame(e.getClassName())) {
                 continue;
             }
             sb.append("\n  at ").append(e);
@@ -194,7 +194,7 @@ final class PageDebug {
             }
             String site = "?";
             for (StackTraceElement f : e.getValue().getStackTrace()) {
-                if (!f.getClassName().startsWith("io.memscope.page.") && !f.getClassName().equals("io.memscope.MemoryManager")) {
+                if (!AllocReports.isAllocatorFrame(f.getClassName())) {
                     site = f.getFileName() + ":" + f.getLineNumber() + " func:" + f.getMethodName();
                     break;
                 }
