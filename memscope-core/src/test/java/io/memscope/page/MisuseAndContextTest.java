@@ -161,7 +161,9 @@ class MisuseAndContextTest {
         assertThat(mm.pages().reports().failureLine("kworker/u16:2", Gfp.ATOMIC, 0, -1L, Task.ALL_NODES))
                 .isEqualTo("kworker/u16:2: page allocation failure: order:0, mode:0x820(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0");
         assertThat(AllocReports.nodeList(0b1011)).isEqualTo("0-1,3");
-        assertThat(mm.vmstat().text()).startsWith("nr_free_pages 1024\npgalloc_dma 0\n");
+        // Reclaim's node items follow nr_free_pages; the zone families come after them.
+        assertThat(mm.vmstat().text()).startsWith("nr_free_pages 1024\n").contains("\npgalloc_dma 0\npgalloc_dma32 0\n")
+                .contains("\npgfree 0\n");
     }
 
     @Test
