@@ -1,5 +1,6 @@
 package io.memscope;
 
+import io.memscope.debug.FailPageAlloc;
 import io.memscope.debug.KernelLog;
 import io.memscope.locking.Lockdep;
 import io.memscope.page.AllocFaultHook;
@@ -31,6 +32,8 @@ public final class MemoryManager implements AutoCloseable {
     private final KernelLog log;
     private final VmStat vmstat;
     private final PageAllocator pages;
+    /** {@code fail_page_alloc} of this machine, or null when the builder did not ask for it. */
+    private final FailPageAlloc failPageAlloc;
     // ---- reclaim wiring (rcore) ----
     private final Lockdep lockdep;
     private final Reclaim reclaim;
@@ -53,13 +56,40 @@ public final class MemoryManager implements AutoCloseable {
         if (b.reclaimer == null) {
             reclaimer = new ReclaimableDirectReclaimer(reclaimer, this);
         }
+        AllocFaultHook fault = b.faultHook;
+        if (b.failPageAllocKnobs != null) {
+            if (fault != null) {
+                throw new IllegalArgumentException("fault injection: expected either faultHook(...) or failPageAlloc(...), "
+                        + "found both");
+            }
+            this.failPageAlloc = new FailPageAlloc(log, b.failPageAllocSeed);
+            b.failPageAllocKnobs.accept(failPageAlloc);
+            fault = failPageAlloc::shouldFailAllocPage; // should_fail_alloc_page() in prepare_alloc_pages()
+        } else {
+            this.failPageAlloc = null;
+        }
         this.pages = new PageAllocator(cfg, log, vmstat,
-                new PageAllocator.Hooks(b.faultHook, waker, reclaimer, oom, b.compactor));
+                new PageAllocator.Hooks(fault, waker, reclaimer, oom, b.compactor));
         this.pages.setFsReclaim(lockdep.fsReclaim());
         this.reclaim = new Reclaim(pages, log, vmstat, lockdep, b.reclaimOptions);
         if (b.fileOwner != null) {
             reclaim.setFileOwner(b.fileOwner);
         }
+    }
+
+    /**
+     * The machine's {@code fail_page_alloc} (its knobs: {@link FailPageAlloc#attr()} for probability,
+     * interval, times, space, verbose; {@code min-order}, {@code ignore-gfp-wait},
+     * {@code ignore-gfp-highmem} on the object itself). Knobs may be changed at any time, as debugfs
+     * writes can. Throws {@link IllegalStateException} when the machine was built without
+     * {@link Builder#failPageAlloc(long)}.
+     */
+    public FailPageAlloc failPageAlloc() {
+        if (failPageAlloc == null) {
+            throw new IllegalStateException("fail_page_alloc: expected a machine built with failPageAlloc(seed), found "
+                    + "none");
+        }
+        return failPageAlloc;
     }
 
     /** The reclaim hook with {@code zone_reclaimable_pages()} answered by the reclaim subsystem. */
@@ -276,6 +306,8 @@ public final class MemoryManager implements AutoCloseable {
         private boolean initOnAlloc;
         private int logCapacity = 4096;
         private AllocFaultHook faultHook;
+        private java.util.function.Consumer<FailPageAlloc> failPageAllocKnobs;
+        private long failPageAllocSeed;
         private KswapdWaker kswapdWaker;
         private DirectReclaimer reclaimer;
         private OomKiller oomKiller;
@@ -398,6 +430,26 @@ public final class MemoryManager implements AutoCloseable {
         /** Fault injection ({@code should_fail_alloc_page}). */
         public Builder faultHook(AllocFaultHook h) {
             this.faultHook = h;
+            return this;
+        }
+
+        /**
+         * {@code fail_page_alloc} fault injection with the kernel's defaults (probability 0: off until a
+         * knob is set through {@link MemoryManager#failPageAlloc()}), its random draws seeded with
+         * {@code seed} so a single-threaded run fails the same calls every time (RELIABILITY D1).
+         * Exclusive with {@link #faultHook}.
+         */
+        public Builder failPageAlloc(long seed) {
+            return failPageAlloc(seed, f -> { });
+        }
+
+        /**
+         * {@code fail_page_alloc} as {@link #failPageAlloc(long)}, with {@code knobs} applied at boot,
+         * for example {@code f -> f.setMinOrder(0).attr().setProbability(10).setTimes(-1)}.
+         */
+        public Builder failPageAlloc(long seed, java.util.function.Consumer<FailPageAlloc> knobs) {
+            this.failPageAllocSeed = seed;
+            this.failPageAllocKnobs = java.util.Objects.requireNonNull(knobs, "knobs");
             return this;
         }
 

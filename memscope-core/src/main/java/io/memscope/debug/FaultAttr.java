@@ -149,7 +149,7 @@ public final class FaultAttr {
             if (nth != 0) {
                 // Plain per-task field: only the owning thread reads or writes its fail-nth.
                 task.setFailNth(nth - 1);
-                return nth - 1 == 0 && fail(flags);
+                return nth - 1 == 0 && fail(flags, true);
             }
         }
         long prob = probability;
@@ -178,15 +178,28 @@ public final class FaultAttr {
         if (!failStacktrace()) {
             return false;
         }
-        return fail(flags);
+        return fail(flags, false);
     }
 
-    /** The forced-failure tail of {@code should_fail_ex}: report, then spend one of {@code times}. */
-    private boolean fail(int flags) {
-        if ((flags & FAULT_NOWARN) == 0) {
-            failDump();
+    /**
+     * The forced-failure tail of {@code should_fail_ex}: spend one of {@code times}, then report.
+     *
+     * <p>The kernel reads {@code times == 0} early and decrements it here with
+     * {@code atomic_dec_not_zero}, so two CPUs racing for the last one both fail the call and
+     * {@code times} overshoots. memscope claims the unit first (a CAS that refuses at 0) and fails
+     * only when the claim succeeds, so {@code times = N} injects exactly N failures however many
+     * threads race (RELIABILITY D3). A thread that loses the race for the last unit answers "no".
+     * The report still shows {@code times} as it was before this failure spent one, as the
+     * kernel prints it. A fail-nth failure ({@code forced}) happens whatever {@code times} says.
+     */
+    private boolean fail(int flags, boolean forced) {
+        int timesBefore = claimTimes();
+        if (timesBefore == 0 && !forced) {
+            return false;
         }
-        decrementTimesUnlessUnlimited();
+        if ((flags & FAULT_NOWARN) == 0) {
+            failDump(timesBefore);
+        }
         INJECTED.getAndAdd(this, 1L);
         return true;
     }
@@ -204,15 +217,18 @@ public final class FaultAttr {
         }
     }
 
-    /** {@code if (times != -1) atomic_dec_not_zero(&times)}. */
-    private void decrementTimesUnlessUnlimited() {
+    /**
+     * {@code if (times != -1) atomic_dec_not_zero(&times)}, made the gate of the failure: returns
+     * the value before the decrement (−1 unchanged when unlimited), or 0 when none was left.
+     */
+    private int claimTimes() {
         for (;;) {
             int t = (int) TIMES.getVolatile(this);
             if (t == -1 || t == 0) {
-                return;
+                return t;
             }
             if (TIMES.compareAndSet(this, t, t - 1)) {
-                return;
+                return t;
             }
         }
     }
@@ -276,7 +292,7 @@ public final class FaultAttr {
      * The knob line shows {@code space} after this call consumed from it and {@code times}
      * before this failure spends one, as the kernel prints them.
      */
-    private void failDump() {
+    private void failDump(int timesBefore) {
         if (verbose <= 0) {
             return;
         }
@@ -291,7 +307,7 @@ public final class FaultAttr {
         }
         List<String> lines = new ArrayList<>();
         lines.add(REPORT_TITLE);
-        lines.add(reportLine());
+        lines.add(reportLine(timesBefore));
         if (verbose > 1) {
             lines.addAll(DumpStack.lines(Task.current(), FaultAttr.class));
         }
@@ -300,11 +316,15 @@ public final class FaultAttr {
 
     /** The second report line, {@code "name %pd, interval %lu, probability %lu, space %d, times %d"}. */
     public String reportLine() {
+        return reportLine((int) TIMES.getVolatile(this));
+    }
+
+    private String reportLine(int times) {
         return "name " + name
                 + ", interval " + Long.toUnsignedString(interval)
                 + ", probability " + Long.toUnsignedString(probability)
                 + ", space " + (int) SPACE.getVolatile(this)
-                + ", times " + (int) TIMES.getVolatile(this);
+                + ", times " + times;
     }
 
     // ------------------------------------------------------------------ boot parameter

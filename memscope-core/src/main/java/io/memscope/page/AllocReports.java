@@ -23,8 +23,21 @@ import java.util.Map;
  */
 public final class AllocReports {
     private final PageAllocator a;
-    /** {@code warn_alloc}'s {@code nopage_rs}: 10 s, burst 1. */
-    final Ratelimit warnAllocRs = new Ratelimit("warn_alloc", 10_000_000_000L, 1, System::nanoTime);
+    /** {@code warn_alloc}'s interval: {@code DEFAULT_RATELIMIT_INTERVAL} (10 s). */
+    static final long WARN_ALLOC_INTERVAL_NANOS = 10_000_000_000L;
+    /**
+     * {@code warn_alloc}'s {@code nopage_rs}: 10 s, burst 1. Volatile only so that
+     * {@link #useWarnAllocClock} (set before any allocation) is seen by every allocating thread.
+     */
+    volatile Ratelimit warnAllocRs = new Ratelimit("warn_alloc", WARN_ALLOC_INTERVAL_NANOS, 1, System::nanoTime);
+
+    /**
+     * Replaces the clock of {@code warn_alloc}'s ratelimit (and resets it), so a test can step past
+     * the 10 s interval without waiting. Call before the machine allocates.
+     */
+    void useWarnAllocClock(java.util.function.LongSupplier clock) {
+        warnAllocRs = new Ratelimit("warn_alloc", WARN_ALLOC_INTERVAL_NANOS, 1, clock);
+    }
 
     AllocReports(PageAllocator a) {
         this.a = a;
@@ -136,13 +149,14 @@ public final class AllocReports {
             ev.gfpText = gfpReport(gfp);
             ev.commit();
         }
-        if ((gfp & Gfp.NOWARN) != 0 || !warnAllocRs.allow()) {
+        Ratelimit rs = warnAllocRs;
+        if ((gfp & Gfp.NOWARN) != 0 || !rs.allow()) {
             return;
         }
-        int suppressed = warnAllocRs.takeSuppressed();
+        int suppressed = rs.takeSuppressed();
         StringBuilder sb = new StringBuilder();
         if (suppressed > 0) {
-            sb.append(warnAllocRs.suppressedLine(suppressed)).append('\n');
+            sb.append(rs.suppressedLine(suppressed)).append('\n');
         }
         sb.append(failureLine(task.comm(), gfp, order, nodemask, task.memsAllowed())).append('\n');
         sb.append("CPU: ").append(a.currentSlot()).append(" PID: ").append(task.pid()).append(" Comm: ")

@@ -70,6 +70,59 @@ class MisuseAndContextTest {
     }
 
     @Test
+    void everyQuarantinedHandleIsStaleOneHundredPercentWithBothStacksE4() {
+        int quarantine = 128;
+        MemoryManager mm = machines.create(b -> b.quarantinePages(quarantine));
+        java.util.List<Long> freed = new java.util.ArrayList<>();
+        java.util.SplittableRandom r = new java.util.SplittableRandom(Machines.seed());
+        long pagesFreed = 0;
+        while (true) { // fill the quarantine exactly, with mixed orders
+            int order = r.nextInt(3);
+            if (pagesFreed + (1L << order) > quarantine) {
+                break;
+            }
+            long h = mm.allocPages(Gfp.KERNEL, order);
+            mm.freePages(h);
+            freed.add(h);
+            pagesFreed += 1L << order;
+        }
+        int detected = 0;
+        for (long h : freed) {
+            try {
+                mm.segment(h);
+            } catch (StaleHandleException e) {
+                assertThat(e.getMessage()).contains("expected an allocated block of generation")
+                        .contains("found quarantined page").contains("allocation stack: allocated by thread")
+                        .contains("last free stack: freed by thread");
+                detected++;
+            }
+            assertThatThrownBy(() -> mm.freePages(h)).isInstanceOf(DoubleFreeException.class);
+        }
+        assertThat(detected).isEqualTo(freed.size());
+        assertThat(mm.validate()).isZero();
+    }
+
+    @Test
+    void everyMisuseLeavesTheBooksBalancedAndTheBlockUsable() {
+        MemoryManager mm = machines.create();
+        long h = mm.allocPages(Gfp.KERNEL | Gfp.COMP, 3);
+        long before = mm.pages().allocatedPages();
+        java.util.List<Runnable> misuses = java.util.List.of(
+                () -> mm.freePages(h, 2),
+                () -> mm.freePages(h, 4),
+                () -> mm.freePages(PageHandle.of(PageHandle.pfn(h) + 7, 0, PageHandle.generation(h)), 0),
+                () -> mm.freePages(PageHandle.of(mm.pages().totalPages() + 5, 0, 1), 0),
+                () -> mm.freePages(PageHandle.of(PageHandle.pfn(h), 3, PageHandle.generation(h) + 5), 3));
+        for (Runnable m : misuses) {
+            assertThatThrownBy(m::run).isInstanceOf(PageAllocException.class).hasMessageContaining("expected");
+            assertThat(mm.validate()).isZero();
+            assertThat(mm.pages().allocatedPages()).isEqualTo(before);
+        }
+        mm.segment(h).fill((byte) 1); // still the caller's
+        mm.freePages(h);
+    }
+
+    @Test
     void poisonCheckReportsSingleBitErrorWithHexDump() {
         MemoryManager mm = machines.create(b -> b.quarantinePages(0).cpuSlots(1).panicOnWarn(false));
         long h = mm.allocPages(Gfp.KERNEL, 0);
@@ -161,7 +214,9 @@ class MisuseAndContextTest {
         assertThat(mm.pages().reports().failureLine("kworker/u16:2", Gfp.ATOMIC, 0, -1L, Task.ALL_NODES))
                 .isEqualTo("kworker/u16:2: page allocation failure: order:0, mode:0x820(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0");
         assertThat(AllocReports.nodeList(0b1011)).isEqualTo("0-1,3");
-        assertThat(mm.vmstat().text()).startsWith("nr_free_pages 1024\nnr_inactive_file 0\nnr_active_file 0\n");
+        // Reclaim's node items follow nr_free_pages; the zone families come after them.
+        assertThat(mm.vmstat().text()).startsWith("nr_free_pages 1024\n").contains("\npgalloc_dma 0\npgalloc_dma32 0\n")
+                .contains("\npgfree 0\n");
     }
 
     @Test
