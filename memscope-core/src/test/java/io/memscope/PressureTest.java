@@ -52,16 +52,37 @@ class PressureTest {
     private static final int FILES = 4;
     private static final int BLOCKS = 4096; // 16 MiB per file, 64 MiB in all on a 64 MiB machine
     private static final int PLATFORM_WRITERS = 8;
-    private static final int VIRTUAL_WRITERS = 100;
-    private static final int WRITERS = PLATFORM_WRITERS + VIRTUAL_WRITERS;
+    private static final int PLATFORM_READERS = 4;
 
     @TempDir
     Path dir;
 
+    /** B2 (T1): 30 s, 16 platform + 200 virtual threads. */
     @Test
     void ninetyFivePercentPressureWithWritebackKswapdAndShrinkersLosesNothing() throws Exception {
-        long seconds = Long.getLong("memscope.b2.seconds", 30);
-        long seed = Long.getLong("memscope.test.seed", 1);
+        run(dir, Long.getLong("memscope.b2.seconds", 30), Long.getLong("memscope.test.seed", 1), 100, 100);
+    }
+
+    /** B3 (T3, {@code -Psoak}): the same for 30 minutes over 3 seeds. */
+    @Test
+    @org.junit.jupiter.api.Tag("soak")
+    void soakThirtyMinutesThreeSeeds() throws Exception {
+        long base = Long.getLong("memscope.test.seed", 1);
+        for (int i = 0; i < 3; i++) {
+            java.nio.file.Path d = java.nio.file.Files.createDirectories(dir.resolve("seed" + i));
+            run(d, Long.getLong("memscope.b3.seconds", 600), base + i, 100, 100);
+        }
+    }
+
+    /** B3: 10 000 virtual threads (most of them readers) for five minutes; per-CPU caches stay bounded. */
+    @Test
+    @org.junit.jupiter.api.Tag("soak")
+    void soakTenThousandVirtualThreads() throws Exception {
+        run(dir, Long.getLong("memscope.b3.seconds", 300), Long.getLong("memscope.test.seed", 1), 100, 9_900);
+    }
+
+    private static void run(Path dir, long seconds, long seed, int virtualWriters, int virtualReaders) throws Exception {
+        final int writersTotal = PLATFORM_WRITERS + virtualWriters;
         List<String> failures = new CopyOnWriteArrayList<>();
         try (MemoryManager mm = MemoryManager.builder().memoryBytes(64L << 20).panicOnWarn(false).build()) {
             PageCache pc = mm.pageCache();
@@ -101,15 +122,16 @@ class PressureTest {
             List<Thread> threads = new ArrayList<>();
             try (HungTaskDetector watchdog = new HungTaskDetector(mm.lockdep(), Duration.ofSeconds(10),
                     Duration.ofSeconds(1), 10).start()) {
-                for (int w = 0; w < WRITERS; w++) {
+                for (int w = 0; w < writersTotal; w++) {
                     int me = w;
                     Runnable writer = () -> {
                         SplittableRandom rnd = new SplittableRandom(seed * 1_000_003L + me);
+                        int perWriter = BLOCKS / writersTotal;
                         byte[] block = new byte[4096];
                         try {
                             while (!stop.get()) {
                                 int f = rnd.nextInt(FILES);
-                                int b = me + WRITERS * rnd.nextInt(BLOCKS / WRITERS);
+                                int b = me + writersTotal * rnd.nextInt(perWriter);
                                 int v = version[f].get(b) + 1;
                                 fill(block, f, b, v);
                                 files.get(f).performWrite((long) b * 4096, block, 0, 4096);
@@ -123,7 +145,7 @@ class PressureTest {
                     threads.add(me < PLATFORM_WRITERS ? Thread.ofPlatform().name("w" + me).start(writer)
                             : Thread.ofVirtual().name("vw" + me).start(writer));
                 }
-                for (int r = 0; r < 104; r++) {
+                for (int r = 0; r < PLATFORM_READERS + virtualReaders; r++) {
                     int me = r;
                     Runnable reader = () -> {
                         SplittableRandom rnd = new SplittableRandom(seed * 7_919L + me);
@@ -137,7 +159,7 @@ class PressureTest {
                             failures.add("reader " + me + ": " + t);
                         }
                     };
-                    threads.add(me < 4 ? Thread.ofPlatform().name("r" + me).start(reader)
+                    threads.add(me < PLATFORM_READERS ? Thread.ofPlatform().name("r" + me).start(reader)
                             : Thread.ofVirtual().name("vr" + me).start(reader));
                 }
                 for (int c = 0; c < 4; c++) {
