@@ -57,7 +57,9 @@ class KswapdTest {
     @Test
     void wakeupOfAnUnbalancedNodeRunsBalanceOnKswapdWithReclaimFlags() throws Exception {
         Node node = new Node();
-        kswapd = new Kswapd(node, TimeUnit.MILLISECONDS.toNanos(1));
+        // A long nap: kswapd must still be asleep when the wakeup comes (with a short one it could
+        // wake, find the node unbalanced and balance on its own first).
+        kswapd = new Kswapd(node, TimeUnit.SECONDS.toNanos(30));
         await(kswapd::isSleeping);
         node.balanced.set(false);
         kswapd.wakeup(Gfp.KERNEL, 2, 2);
