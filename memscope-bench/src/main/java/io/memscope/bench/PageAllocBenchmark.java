@@ -64,6 +64,16 @@ public class PageAllocBenchmark {
         mm.close();
     }
 
+    /** The addresses of {@code n} pages pre-sliced from one region of {@code arena}. */
+    static long[] slicePages(Arena arena, int n) {
+        MemorySegment region = arena.allocate(n * 4096L, 4096);
+        long[] stack = new long[n];
+        for (int i = 0; i < n; i++) {
+            stack[i] = region.address() + i * 4096L;
+        }
+        return stack;
+    }
+
     /** Per-thread floor: a stack of pre-sliced page addresses. */
     @State(Scope.Thread)
     public static class Floor {
@@ -74,11 +84,7 @@ public class PageAllocBenchmark {
         @Setup(Level.Trial)
         public void setup() {
             arena = Arena.ofConfined();
-            MemorySegment region = arena.allocate(64L * 4096, 4096);
-            stack = new long[64];
-            for (int i = 0; i < 64; i++) {
-                stack[i] = region.address() + i * 4096L;
-            }
+            stack = slicePages(arena, 64);
             top = 64;
         }
 
@@ -161,11 +167,7 @@ public class PageAllocBenchmark {
         @Setup(Level.Trial)
         public void setup() {
             arena = Arena.ofShared();
-            MemorySegment region = arena.allocate(64L * 4096, 4096);
-            stack = new long[64];
-            for (int i = 0; i < 64; i++) {
-                stack[i] = region.address() + i * 4096L;
-            }
+            stack = slicePages(arena, 64);
             top = 64;
         }
 
