@@ -29,9 +29,10 @@ public final class MemallocScope implements AutoCloseable {
     /** Restores the task's state from before this scope. Never sleeps; fails only on misuse. */
     @Override
     public void close() {
-        Task current = Task.current();
-        if (current != task) {
-            throw ScopeStack.wrongThread(this, current);
+        // Thread.currentThread() is an intrinsic; Task.current() (a ThreadLocal lookup) is only
+        // needed to name the wrong thread in the error.
+        if (Thread.currentThread() != task.thread()) {
+            throw ScopeStack.wrongThread(this, Task.current());
         }
         task.scopes.popScope(task, tag);
     }
