@@ -18,15 +18,18 @@ class KswapdBalanceTest {
     @Test
     void kswapdIsWokenBelowLowAndReclaimsToTheHighWatermark() throws Exception {
         try (ReclaimTestMachine m = new ReclaimTestMachine(64L << 20, false)) {
+            ReclaimNode node = m.mm.reclaim().node(0);
+            Kswapd k = m.mm.reclaim().kswapd(0);
+            // Stop filling as soon as the allocator has woken kswapd: nothing else frees pages, so
+            // kswapd must find the node unbalanced whenever the scheduler gets round to running it.
             int added = 0;
-            while (m.mm.vmstat().get(VmItem.KSWAPD_WAKE) == 0 && added < 20_000) {
+            while (k.wakeups() == 0 && added < 20_000) {
                 if (m.files.addPage(Gfp.KERNEL, false) >= 0) {
                     added++;
                 }
             }
-            assertThat(m.mm.vmstat().get(VmItem.KSWAPD_WAKE)).isPositive();
-            ReclaimNode node = m.mm.reclaim().node(0);
-            Kswapd k = m.mm.reclaim().kswapd(0);
+            assertThat(k.wakeups()).as("the slow path woke kswapd below the low watermark").isPositive();
+            ReclaimTestMachine.await(() -> m.mm.vmstat().get(VmItem.KSWAPD_WAKE) > 0, "kswapd ran balance_pgdat");
             ReclaimTestMachine.await(() -> k.isSleeping() && node.balanced(0, ZoneType.NORMAL.ordinal()),
                     "kswapd balanced the node and went to sleep");
             Zone normal = m.mm.pages().zone(0, ZoneType.NORMAL);
