@@ -15,7 +15,6 @@ import io.memscope.sched.Memalloc;
 import io.memscope.sched.Task;
 import io.memscope.stat.VmItem;
 import io.memscope.stat.VmStat;
-import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.util.concurrent.locks.ReentrantLock;
 
@@ -28,8 +27,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * {@link MightAlloc}; reports are {@link AllocReports}; debug checks {@link PageDebug}; the books
  * {@link Validator}.
  *
- * <p><b>Memory.</b> One contiguous off-heap region ({@code Arena.ofShared()}, 4 KiB aligned) holds
- * every page frame; page frame {@code pfn} is bytes {@code [pfn << 12, (pfn + 1) << 12)}. Metadata is
+ * <p><b>Memory.</b> One contiguous off-heap region, a {@link MemfdRegion} (a {@code memfd} mapped
+ * whole, so that {@link #region()} can map any set of frames a second time for vmalloc; an
+ * {@code Arena.ofShared()} block where memfd is unavailable), holds every page frame; page frame {@code pfn} is bytes {@code [pfn << 12, (pfn + 1) << 12)}. Metadata is
  * the {@link PageTable} (32 bytes per page). Nodes own contiguous pfn ranges; inside a node the
  * zones follow in index order (DMA, DMA32, Normal, Movable).
  *
@@ -49,7 +49,8 @@ public final class PageAllocator implements AutoCloseable {
     final KernelLog log;
     final VmStat vmstat;
     final PageTable pt;
-    private final Arena arena;
+    /** The frames: a memfd mapping (so vmalloc can map any set of them contiguously) or an arena. */
+    private final MemfdRegion region;
     final MemorySegment memory;
     final int pages;
     final int nSlots;
@@ -99,8 +100,8 @@ public final class PageAllocator implements AutoCloseable {
         this.oomKiller = hooks.oom() != null ? hooks.oom() : OomKiller.NOTHING_TO_KILL;
         this.compactor = hooks.compactor() != null ? hooks.compactor() : Compactor.COUNTED_NO_OP;
         this.pt = new PageTable(pages);
-        this.arena = Arena.ofShared();
-        this.memory = arena.allocate((long) pages << PageAllocConfig.PAGE_SHIFT, PageAllocConfig.PAGE_SIZE);
+        this.region = MemfdRegion.create((long) pages << PageAllocConfig.PAGE_SHIFT);
+        this.memory = region.directMap();
         int nodes = cfg.nodes();
         this.nodeZones = new Zone[nodes][ZoneType.COUNT];
         this.zoneByChunk = new Zone[pages / PageAllocConfig.ZONE_ALIGN_PAGES];
@@ -664,6 +665,11 @@ public final class PageAllocator implements AutoCloseable {
         return memory;
     }
 
+    /** The physical memory behind {@link #memory()}: its backing, and {@code vmap} of any frames. */
+    public MemfdRegion region() {
+        return region;
+    }
+
     private int checkLive(long handle) {
         int pfn = PageHandle.pfn(handle);
         if (handle == PageHandle.NULL || pfn < 0 || pfn >= pages) {
@@ -827,7 +833,7 @@ public final class PageAllocator implements AutoCloseable {
         }
         long live = new Validator(this).countAllocated();
         String sites = debug != null ? debug.topAllocationSites(5) : "";
-        arena.close();
+        region.close();
         if (live > 0) {
             throw new PageLeakException("close: expected 0 allocated pages, found " + live
                     + (sites.isEmpty() ? " (enable debug mode for allocation sites)" : "; top allocation sites:\n" + sites));
