@@ -729,8 +729,30 @@ public final class PageAllocator implements AutoCloseable {
         return null;
     }
 
+    /**
+     * {@code smp_processor_id()} for allocators built on this one (slab, vmalloc): the slot of
+     * {@code t} on this machine, dealt on first use. Saves nothing across machines.
+     */
+    public int cpuSlot(Task t) {
+        return slotOf(t);
+    }
+
+    /**
+     * {@code might_alloc(gfp)} for allocators built on this one: the {@code fs_reclaim} lockdep
+     * annotation, the NMI and PREEMPT_RT refusals and the sleep-in-atomic report, exactly as an
+     * allocation from this allocator runs them. False when the context is refused (reported).
+     */
+    public boolean mightAlloc(int gfp, Task t) {
+        return mightAlloc.check(gfp, t);
+    }
+
+    /** The PREEMPT_RT rule for frees (no free under a raw spinlock or in hard IRQ/NMI); false when refused (reported). */
+    public boolean mightFree(Task t) {
+        return !cfg.preemptRt() || mightAlloc.checkFree(t);
+    }
+
     /** The node a slot belongs to (slots are spread round-robin over nodes). */
-    int slotNode(int slot) {
+    public int slotNode(int slot) {
         return slot % nodeZones.length;
     }
 
