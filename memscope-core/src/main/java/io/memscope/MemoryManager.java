@@ -40,6 +40,7 @@ public final class MemoryManager implements AutoCloseable {
     /** {@code failslab} of this machine, or null when the builder did not ask for it. */
     private final io.memscope.debug.Failslab failslab;
     private final io.memscope.slab.Slab slab;
+    private final io.memscope.vmalloc.Vmalloc vmalloc;
 
     private MemoryManager(Builder b) {
         this.log = new KernelLog(b.logCapacity, b.panicOnWarn);
@@ -86,6 +87,15 @@ public final class MemoryManager implements AutoCloseable {
         }
         this.slab = new io.memscope.slab.Slab(pages, log, failslab, b.debug);
         reclaim.shrinkers().register("slab", slab.shrinkerCallbacks());
+        this.vmalloc = new io.memscope.vmalloc.Vmalloc(pages, slab, log, lockdep, b.legacyVmallocGfp);
+    }
+
+    /**
+     * The machine's vmalloc and kvmalloc: virtually contiguous areas from order-0 pages. See
+     * {@link io.memscope.vmalloc.Vmalloc}.
+     */
+    public io.memscope.vmalloc.Vmalloc vmalloc() {
+        return vmalloc;
     }
 
     /**
@@ -266,6 +276,7 @@ public final class MemoryManager implements AutoCloseable {
         m.put("Slab", slab.slabPages() * 4);
         m.put("SReclaimable", slab.reclaimablePages() * 4);
         m.put("SUnreclaim", slab.unreclaimablePages() * 4);
+        m.put("VmallocUsed", vmalloc.nrPages() * 4);
         return m;
     }
 
@@ -321,7 +332,7 @@ public final class MemoryManager implements AutoCloseable {
 
     /** Checks the books; returns the number of errors (each logged). */
     public int validate() {
-        return pages.validate() + reclaim.validate() + slab.validate();
+        return pages.validate() + reclaim.validate() + slab.validate() + vmalloc.validate();
     }
 
     /** Releases the machine; throws {@code PageLeakException} when pages are still allocated. */
@@ -334,9 +345,18 @@ public final class MemoryManager implements AutoCloseable {
         }
         RuntimeException slabLeak = null;
         try {
+            vmalloc.close(); // live areas are a leak
+        } catch (io.memscope.vmalloc.VmallocLeakException e) {
+            slabLeak = e;
+        }
+        try {
             slab.close(); // shrinks every cache; objects still allocated are a leak
         } catch (io.memscope.slab.SlabCacheLeakException e) {
-            slabLeak = e;
+            if (slabLeak == null) {
+                slabLeak = e;
+            } else {
+                slabLeak.addSuppressed(e);
+            }
         }
         reclaim.close(); // kswapd and the reaper stop before the allocator's leak check
         try {
@@ -371,6 +391,7 @@ public final class MemoryManager implements AutoCloseable {
         private java.util.function.Consumer<FailPageAlloc> failPageAllocKnobs;
         private long failPageAllocSeed;
         private java.util.function.Consumer<io.memscope.debug.Failslab> failslabKnobs;
+        private boolean legacyVmallocGfp;
         private long failslabSeed;
         private KswapdWaker kswapdWaker;
         private DirectReclaimer reclaimer;
@@ -518,6 +539,16 @@ public final class MemoryManager implements AutoCloseable {
         }
 
         /** kswapd wake-ups. */
+        /**
+         * Reproduces vmalloc before Linux 5.17: page tables are allocated with {@code GFP_KERNEL}
+         * whatever the caller's mask (no {@code memalloc_apply_gfp_scope}), and kvmalloc falls back
+         * to vmalloc only for masks that include {@code GFP_KERNEL}. Off by default (current kernel).
+         */
+        public Builder legacyVmallocGfp(boolean on) {
+            this.legacyVmallocGfp = on;
+            return this;
+        }
+
         /**
          * Turns on {@code failslab} (probability 0 until a knob is set through
          * {@link MemoryManager#failslab()}), its random draws seeded with {@code seed}.
