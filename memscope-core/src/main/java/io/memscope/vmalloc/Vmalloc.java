@@ -186,6 +186,7 @@ public final class Vmalloc implements AutoCloseable {
             freeArea(area, got);
             return null;
         }
+        sortByPfn(area);
         // Map: page tables inside the scope the caller's mask asks for (5.17+), or none (legacy).
         boolean nofail = (gfp & Gfp.NOFAIL) != 0 && (gfp & Gfp.DIRECT_RECLAIM) != 0;
         long scope = legacyGfp ? SCOPE_NONE : applyGfpScope(gfp);
@@ -217,6 +218,29 @@ public final class Vmalloc implements AutoCloseable {
         areas.put(addr, live);
         nrPages.addAndGet(nr);
         return live;
+    }
+
+    /**
+     * Orders the area's pages by frame number. The kernel maps pages in the order the allocator
+     * returned them; any order is correct, and ascending frames let memfd mapping cover each run of
+     * neighbouring frames with one {@code mmap} instead of one per page.
+     */
+    private void sortByPfn(VmArea area) {
+        int nr = area.pages.length;
+        long[] keys = new long[nr];
+        for (int i = 0; i < nr; i++) {
+            keys[i] = ((long) area.pfns[i] << 32) | i;
+        }
+        java.util.Arrays.sort(keys);
+        long[] sorted = new long[nr];
+        for (int i = 0; i < nr; i++) {
+            sorted[i] = area.pages[(int) keys[i]];
+        }
+        for (int i = 0; i < nr; i++) {
+            area.pages[i] = sorted[i];
+            area.pfns[i] = PageHandle.pfn(sorted[i]);
+            putPageEntry(area, i, sorted[i]);
+        }
     }
 
     private void putPageEntry(VmArea area, int i, long h) {
