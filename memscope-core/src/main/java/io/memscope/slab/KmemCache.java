@@ -57,6 +57,8 @@ public final class KmemCache {
     private final String name;
     final int objectSize;
     final int size;
+    /** {@code ceil(2^32 / size)}: {@code reciprocal_size} for {@link #objectIndex}. */
+    private final long reciprocalSize;
     final int align;
     final int flags;
     /** Free pointer offset from the object address. */
@@ -121,6 +123,7 @@ public final class KmemCache {
         }
         this.redLeftPad = left;
         this.size = alignUp(sz, this.align);
+        this.reciprocalSize = ((1L << 32) + size - 1) / size;
         int cpus = owner.pages().config().cpuSlots();
         this.order = calculateOrder(size, cpus);
         this.objects = orderObjects(order, size);
@@ -658,14 +661,27 @@ public final class KmemCache {
         return slabAddress(head) + (long) idx * size + redLeftPad;
     }
 
-    /** {@code check_valid_pointer()}: the object's index in its slab, or -1 when {@code obj} is not an object start. */
+    /**
+     * {@code check_valid_pointer()} with {@code obj_to_index()}: the object's index in its slab, or
+     * -1 when {@code obj} is not an object start. Divides by multiplying with the cache's
+     * reciprocal ({@code reciprocal_divide}, as the kernel does): the quotient is exact or one too
+     * large for offsets below 2^32, and one correction step makes it exact.
+     */
     int objectIndex(int head, long obj) {
         long rel = obj - slabAddress(head) - redLeftPad;
-        if (rel < 0 || rel % size != 0) {
+        if (rel < 0 || rel >= (4096L << Gfp.MAX_PAGE_ORDER)) {
             return -1;
         }
-        long idx = rel / size;
-        return idx < SlabPages.objects(pt, head) ? (int) idx : -1;
+        long q = (rel * reciprocalSize) >>> 32;
+        long r = rel - q * size;
+        if (r < 0) {
+            q--;
+            r += size;
+        }
+        if (r != 0) {
+            return -1;
+        }
+        return q < SlabPages.objects(pt, head) ? (int) q : -1;
     }
 
     /** {@code get_freepointer()}: next free object's index + 1, 0 at the end. */

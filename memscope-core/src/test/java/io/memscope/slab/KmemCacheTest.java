@@ -177,4 +177,26 @@ class KmemCacheTest {
         assertThat(mm.log().dmesg()).contains("WARNING: possible circular locking dependency detected")
                 .contains("fs_reclaim").contains("sb_lock");
     }
+
+    /** obj_to_index by reciprocal multiplication agrees with division at every byte of a slab, for odd sizes too. */
+    @Test
+    void objectIndexByReciprocalIsExactAtEveryOffset() {
+        Slab slab = machines.create(b -> b.debug(false)).slab();
+        for (int sz : new int[] {8, 24, 96, 200, 700, 1000, 3000}) {
+            KmemCache c = slab.createCache("recip-" + sz, sz);
+            long p = c.alloc(Gfp.KERNEL);
+            int head = (int) ((p - slab.memory().address()) >>> 12);
+            long start = c.slabAddress(head);
+            long bytes = 4096L << c.order();
+            for (long off = 0; off < bytes; off++) {
+                int expected = off % c.size() == 0 && off / c.size() < c.objectsPerSlab() ? (int) (off / c.size()) : -1;
+                if (c.objectIndex(head, start + off) != expected) {
+                    throw new AssertionError("size " + c.size() + " offset " + off + ": expected " + expected + ", found "
+                            + c.objectIndex(head, start + off));
+                }
+            }
+            c.free(p);
+            c.destroy();
+        }
+    }
 }
