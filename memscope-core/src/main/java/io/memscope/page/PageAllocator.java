@@ -586,7 +586,7 @@ public final class PageAllocator implements AutoCloseable {
         }
         Zone zone = zoneOf(pfn);
         if (PerCpuPages.allowedOrder(order)) {
-            int mt = zone.pageblockMt(pfn);
+            int mt = zone.pageblockMtHint(pfn); // own copy: no read of another CPU's line
             if (mt > MigrateType.RECLAIMABLE.ordinal()) {
                 mt = MigrateType.MOVABLE.ordinal(); // highatomic pages go to the movable pcp list
             }
