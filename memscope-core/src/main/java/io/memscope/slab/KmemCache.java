@@ -292,7 +292,6 @@ public final class KmemCache {
                     if (c > 0) {
                         obj = sh.objects[--c];
                         sh.count = c;
-                        sh.countAlloc();
                     }
                 } finally {
                     sh.unlock();
@@ -488,7 +487,6 @@ public final class KmemCache {
                 }
                 sh.objects[c] = obj;
                 sh.count = c + 1;
-                sh.countFree();
             } finally {
                 sh.unlock();
             }
@@ -801,19 +799,6 @@ public final class KmemCache {
             }
         }
         return activeObjectsInSlabs() - cached;
-    }
-
-    /** Allocations and frees served by the per-CPU sheaves (lock-free snapshot). */
-    public long[] sheafStats() {
-        long a = 0;
-        long f = 0;
-        if (!debug) {
-            for (Sheaf sh : sheaves) {
-                a += sh.allocsOpaque();
-                f += sh.freesOpaque();
-            }
-        }
-        return new long[] {a, f};
     }
 
     /** Checks every slab's books; returns the number of errors (each reported to the log). */

@@ -28,9 +28,6 @@ abstract class SheafHot extends SheafPadBefore {
     volatile int lock;
     /** Objects in {@link Sheaf#objects}; only the lock holder reads or writes it. */
     int count;
-    /** Allocations and frees served here; written by the holder with opaque stores, read lock-free. */
-    long allocs;
-    long frees;
 }
 
 /** Padding after the hot fields (bytes, for the same reason as before them). */
@@ -70,15 +67,11 @@ abstract class SheafPadAfter extends SheafHot {
  */
 final class Sheaf extends SheafPadAfter {
     static final VarHandle LOCK;
-    static final VarHandle ALLOCS;
-    static final VarHandle FREES;
 
     static {
         try {
             MethodHandles.Lookup l = MethodHandles.lookup();
             LOCK = l.findVarHandle(SheafHot.class, "lock", int.class);
-            ALLOCS = l.findVarHandle(SheafHot.class, "allocs", long.class);
-            FREES = l.findVarHandle(SheafHot.class, "frees", long.class);
         } catch (ReflectiveOperationException e) {
             throw new ExceptionInInitializerError(e);
         }
@@ -110,21 +103,5 @@ final class Sheaf extends SheafPadAfter {
     /** Release store: publishes everything the holder wrote. */
     void unlock() {
         LOCK.setRelease(this, 0);
-    }
-
-    void countAlloc() {
-        ALLOCS.setOpaque(this, allocs + 1);
-    }
-
-    void countFree() {
-        FREES.setOpaque(this, frees + 1);
-    }
-
-    long allocsOpaque() {
-        return (long) ALLOCS.getOpaque(this);
-    }
-
-    long freesOpaque() {
-        return (long) FREES.getOpaque(this);
     }
 }

@@ -81,6 +81,7 @@ public final class Slab implements AutoCloseable {
     private final PageTable pt;
     private final MemorySegment mem;
     private final long base;
+    private final long memSize;
     private final KernelLog log;
     final SlabReports reports;
     final Failslab failslab;
@@ -92,7 +93,7 @@ public final class Slab implements AutoCloseable {
     private int nextId;
     private final List<KmemCache> caches = new ArrayList<>();
     /** {@code kmalloc_caches[type][index]}. */
-    private final KmemCache[][] kmallocCaches = new KmemCache[KmallocType.values().length][KMALLOC_SIZES.length];
+    private final KmemCache[] kmallocCaches = new KmemCache[KmallocType.values().length * KMALLOC_SIZES.length];
     private final AtomicLong reclaimablePages = new AtomicLong();
     private final AtomicLong unreclaimablePages = new AtomicLong();
     private final AtomicLong largeKmallocPages = new AtomicLong();
@@ -109,6 +110,7 @@ public final class Slab implements AutoCloseable {
         this.pt = pa.pageTable();
         this.mem = pa.memory();
         this.base = mem.address();
+        this.memSize = mem.byteSize();
         this.log = Objects.requireNonNull(log, "log");
         this.failslab = failslab;
         this.initOnAlloc = pa.config().initOnAlloc();
@@ -121,7 +123,7 @@ public final class Slab implements AutoCloseable {
                 int flags = SlabFlags.KMALLOC | SlabFlags.NO_MERGE | t.flags | (debug ? SlabFlags.DEBUG_FLAGS : 0);
                 // create_boot_cache(): kmalloc caches are aligned to the largest power-of-two divisor of their size
                 int align = Integer.lowestOneBit(KMALLOC_SIZES[i]);
-                kmallocCaches[t.ordinal()][i] = register(name, KMALLOC_SIZES[i], align, flags, null);
+                kmallocCaches[t.ordinal() * KMALLOC_SIZES.length + i] = register(name, KMALLOC_SIZES[i], align, flags, null);
             }
         }
     }
@@ -203,7 +205,7 @@ public final class Slab implements AutoCloseable {
         if (size <= 0 || size > KMALLOC_MAX_CACHE_SIZE) {
             return null;
         }
-        return kmallocCaches[kmallocType(gfp)][sizeIndex((int) size)];
+        return kmallocCaches[kmallocType(gfp) * KMALLOC_SIZES.length + sizeIndex((int) size)];
     }
 
     /** {@code kmalloc_type()}. */
@@ -237,7 +239,8 @@ public final class Slab implements AutoCloseable {
      */
     public long kmalloc(long size, int gfp) {
         if (size > 0 && size <= KMALLOC_MAX_CACHE_SIZE) {
-            return kmallocCaches[kmallocType(gfp)][sizeIndex((int) size)].slabAlloc(gfp, Task.current(), size);
+            return kmallocCaches[kmallocType(gfp) * KMALLOC_SIZES.length + sizeIndex((int) size)]
+                    .slabAlloc(gfp, Task.current(), size);
         }
         if (size == 0) {
             return ZERO_SIZE_PTR;
@@ -416,8 +419,8 @@ public final class Slab implements AutoCloseable {
     /** {@code virt_to_slab()} checks: the pfn of an in-range address. */
     private int checkAddress(long obj, String fn) {
         long off = obj - base;
-        if (off < 0 || off >= mem.byteSize()) {
-            throw reports.outsideMemory(fn, obj, base, mem.byteSize());
+        if (off < 0 || off >= memSize) {
+            throw reports.outsideMemory(fn, obj, base, memSize);
         }
         return (int) (off >>> 12);
     }
