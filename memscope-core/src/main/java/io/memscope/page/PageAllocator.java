@@ -612,7 +612,7 @@ public final class PageAllocator implements AutoCloseable {
 
     /**
      * {@code drain_all_pages(NULL)}: returns every page on every per-CPU list of every zone to the
-     * buddy. Waits for each slot's lock (a holder never blocks inside, so the wait is short).
+     * buddy. Waits for each slot's lock (see {@link PerCpuPages#lockSpin()}: spins, then yields).
      * Returns the number of pages drained.
      */
     public long drainAllPages() {

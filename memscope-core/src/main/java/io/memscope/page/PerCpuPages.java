@@ -143,12 +143,26 @@ final class PerCpuPages extends PcpPadAfter {
         LOCK.setRelease(this, 0);
     }
 
-    /** Spins until held: only for drains and validation, never on the allocation path. */
+    /**
+     * Waits until held: only for drains and validation, never on the allocation path. A holder can
+     * block (it takes the zone lock to refill or trim), and a holder that is a virtual thread then
+     * needs a carrier to finish: so after a short spin the waiter yields — on a virtual thread that
+     * gives the carrier back. Spinning alone livelocked two carriers against a parked holder.
+     */
     void lockSpin() {
+        int spins = 0;
         while (!tryLock()) {
-            Thread.onSpinWait();
+            if (++spins < SPINS_BEFORE_YIELD) {
+                Thread.onSpinWait();
+            } else {
+                spins = 0;
+                Thread.yield();
+            }
         }
     }
+
+    /** Busy-wait rounds before {@link #lockSpin()} yields the processor (or the carrier). */
+    static final int SPINS_BEFORE_YIELD = 64;
 
     // ---------------------------------------------------------------- lists (lock held)
 

@@ -62,8 +62,8 @@ abstract class SheafPadAfter extends SheafHot {
  *
  * <p><b>Memory ordering.</b> {@link #tryLock()} is a CAS with volatile semantics (acquire) and
  * {@link #unlock()} a release store, so the next holder on any thread sees the array and
- * {@code count} as the last holder left them. Holders never block or allocate pages while
- * holding the lock, so a spinning {@link #lock()} (used only by flushes) always terminates.
+ * {@code count} as the last holder left them. Holders never allocate pages while holding the lock
+ * (a new slab is allocated with no lock held); they may wait briefly for a node lock or free pages.
  */
 final class Sheaf extends SheafPadAfter {
     static final VarHandle LOCK;
@@ -93,10 +93,20 @@ final class Sheaf extends SheafPadAfter {
         return lock == 0 && LOCK.compareAndSet(this, 0, 1);
     }
 
-    /** Spins until held; for flushes and shrinking, which must visit every slot. */
+    /**
+     * Waits until held; for flushes and shrinking, which must visit every slot. A holder may block
+     * briefly (node lock, page allocator), and a virtual-thread holder then needs a carrier: after a
+     * short spin the waiter yields, which on a virtual thread gives its carrier back.
+     */
     void lock() {
+        int spins = 0;
         while (!tryLock()) {
-            Thread.onSpinWait();
+            if (++spins < 64) {
+                Thread.onSpinWait();
+            } else {
+                spins = 0;
+                Thread.yield();
+            }
         }
     }
 

@@ -3,9 +3,7 @@ package io.memscope.cli.scenario;
 import io.memscope.MemoryManager;
 import io.memscope.gfp.Gfp;
 import io.memscope.locking.Mutex;
-import io.memscope.reclaim.ShrinkControl;
 import io.memscope.reclaim.Shrinker;
-import io.memscope.reclaim.ShrinkerCallbacks;
 import io.memscope.vmalloc.VmArea;
 import java.util.ArrayList;
 import java.util.List;
@@ -39,26 +37,7 @@ final class VmallocNofs implements Scenario {
         try (MemoryManager mm = MemoryManager.builder().memoryBytes(64L << 20).lockdep(true).panicOnWarn(false)
                 .legacyVmallocGfp(variant == Variant.UNSAFE).build()) {
             Mutex trans = new Mutex(mm.lockdep(), "jfs_trans");
-            Shrinker inodes = mm.shrinkers().register("sb-journal", new ShrinkerCallbacks() {
-                @Override
-                public long countObjects(ShrinkControl sc) {
-                    return 128;
-                }
-
-                @Override
-                public long scanObjects(ShrinkControl sc) {
-                    if ((sc.gfpMask() & Gfp.FS) == 0) {
-                        return Shrinker.SHRINK_STOP;
-                    }
-                    trans.lock();
-                    try {
-                        return 0;
-                    } finally {
-                        trans.unlock();
-                    }
-                }
-            });
-            mm.lockdep().fsReclaim().prime("shrinker sb-journal", trans.lockdepMap());
+            Shrinker inodes = FsShrinker.register(mm, trans);
 
             VmArea log;
             trans.lock();
