@@ -42,7 +42,7 @@ final class SpinCore {
                     Thread.onSpinWait();
                 } else {
                     spins = 0;
-                    Thread.yield();
+                    java.util.concurrent.locks.LockSupport.parkNanos(20_000L); // let a parked holder run
                 }
             } while ((int) LOCKED.getOpaque(this) != 0);
         }

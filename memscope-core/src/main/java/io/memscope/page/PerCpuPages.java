@@ -146,7 +146,7 @@ final class PerCpuPages extends PcpPadAfter {
     /**
      * Waits until held: only for drains and validation, never on the allocation path. A holder can
      * block (it takes the zone lock to refill or trim), and a holder that is a virtual thread then
-     * needs a carrier to finish: so after a short spin the waiter yields — on a virtual thread that
+     * needs a carrier to finish: so after a short spin the waiter parks briefly — on a virtual thread that
      * gives the carrier back. Spinning alone livelocked two carriers against a parked holder.
      */
     void lockSpin() {
@@ -156,7 +156,9 @@ final class PerCpuPages extends PcpPadAfter {
                 Thread.onSpinWait();
             } else {
                 spins = 0;
-                Thread.yield();
+                // A timed park, not Thread.yield(): a yielding virtual thread can be rescheduled
+                // first on its own carrier, so only a park surely lets the holder run.
+                java.util.concurrent.locks.LockSupport.parkNanos(20_000L);
             }
         }
     }

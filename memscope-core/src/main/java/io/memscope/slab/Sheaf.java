@@ -105,7 +105,7 @@ final class Sheaf extends SheafPadAfter {
                 Thread.onSpinWait();
             } else {
                 spins = 0;
-                Thread.yield();
+                java.util.concurrent.locks.LockSupport.parkNanos(20_000L); // let a parked holder run
             }
         }
     }
