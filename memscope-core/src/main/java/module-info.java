@@ -12,6 +12,8 @@ module io.memscope {
     exports io.memscope.page;
     exports io.memscope.reclaim;
     exports io.memscope.pagecache;
+    exports io.memscope.slab;
+    exports io.memscope.vmalloc;
     exports io.memscope.mempool;
     exports io.memscope.locking;
     exports io.memscope.stat;

@@ -37,6 +37,10 @@ public final class MemoryManager implements AutoCloseable {
     // ---- reclaim wiring (rcore) ----
     private final Lockdep lockdep;
     private final Reclaim reclaim;
+    /** {@code failslab} of this machine, or null when the builder did not ask for it. */
+    private final io.memscope.debug.Failslab failslab;
+    private final io.memscope.slab.Slab slab;
+    private final io.memscope.vmalloc.Vmalloc vmalloc;
 
     private MemoryManager(Builder b) {
         this.log = new KernelLog(b.logCapacity, b.panicOnWarn);
@@ -75,6 +79,53 @@ public final class MemoryManager implements AutoCloseable {
         if (b.fileOwner != null) {
             reclaim.setFileOwner(b.fileOwner);
         }
+        if (b.failslabKnobs != null) {
+            this.failslab = new io.memscope.debug.Failslab(log, b.failslabSeed);
+            b.failslabKnobs.accept(failslab);
+        } else {
+            this.failslab = null;
+        }
+        this.slab = new io.memscope.slab.Slab(pages, log, failslab, b.debug);
+        reclaim.shrinkers().register("slab", slab.shrinkerCallbacks());
+        this.vmalloc = new io.memscope.vmalloc.Vmalloc(pages, slab, log, lockdep, b.legacyVmallocGfp);
+    }
+
+    /**
+     * The machine's vmalloc and kvmalloc: virtually contiguous areas from order-0 pages. See
+     * {@link io.memscope.vmalloc.Vmalloc}.
+     */
+    public io.memscope.vmalloc.Vmalloc vmalloc() {
+        return vmalloc;
+    }
+
+    /**
+     * The machine's slab layer: {@code kmalloc}, {@code kfree}, {@code kmem_cache_create} and
+     * {@code /proc/slabinfo}. See {@link io.memscope.slab.Slab}.
+     */
+    public io.memscope.slab.Slab slab() {
+        return slab;
+    }
+
+    /** {@code kmalloc(size, gfp)}; see {@link io.memscope.slab.Slab#kmalloc}. */
+    public long kmalloc(long size, int gfp) {
+        return slab.kmalloc(size, gfp);
+    }
+
+    /** {@code kfree(obj)}; see {@link io.memscope.slab.Slab#kfree}. */
+    public void kfree(long obj) {
+        slab.kfree(obj);
+    }
+
+    /**
+     * The machine's {@code failslab} (its knobs: {@link io.memscope.debug.Failslab#attr()}).
+     *
+     * @throws IllegalStateException the machine was built without {@link Builder#failslab(long)}
+     */
+    public io.memscope.debug.Failslab failslab() {
+        if (failslab == null) {
+            throw new IllegalStateException("failslab: expected a machine built with failslab(seed), found none");
+        }
+        return failslab;
     }
 
     /**
@@ -209,7 +260,9 @@ public final class MemoryManager implements AutoCloseable {
             wmarkLow += z.lowWmark();
         }
         long fileLru = active + inactive;
-        long availablePages = m.get("MemAvailable") / 4 + fileLru - Math.min(fileLru / 2, wmarkLow);
+        long sreclaimable = slab.reclaimablePages();
+        long availablePages = m.get("MemAvailable") / 4 + fileLru - Math.min(fileLru / 2, wmarkLow)
+                + sreclaimable - Math.min(sreclaimable / 2, wmarkLow); // si_mem_available(): reclaimable slab
         io.memscope.pagecache.PageCache pc;
         synchronized (this) {
             pc = pageCache;
@@ -220,6 +273,10 @@ public final class MemoryManager implements AutoCloseable {
         m.put("Inactive(file)", inactive * 4);
         m.put("Dirty", (pc == null ? 0 : pc.nrDirty()) * 4);
         m.put("Writeback", (pc == null ? 0 : pc.nrWriteback()) * 4);
+        m.put("Slab", slab.slabPages() * 4);
+        m.put("SReclaimable", slab.reclaimablePages() * 4);
+        m.put("SUnreclaim", slab.unreclaimablePages() * 4);
+        m.put("VmallocUsed", vmalloc.nrPages() * 4);
         return m;
     }
 
@@ -275,7 +332,7 @@ public final class MemoryManager implements AutoCloseable {
 
     /** Checks the books; returns the number of errors (each logged). */
     public int validate() {
-        return pages.validate() + reclaim.validate();
+        return pages.validate() + reclaim.validate() + slab.validate() + vmalloc.validate();
     }
 
     /** Releases the machine; throws {@code PageLeakException} when pages are still allocated. */
@@ -286,8 +343,33 @@ public final class MemoryManager implements AutoCloseable {
                 pageCache.close();
             }
         }
+        RuntimeException slabLeak = null;
+        try {
+            vmalloc.close(); // live areas are a leak
+        } catch (io.memscope.vmalloc.VmallocLeakException e) {
+            slabLeak = e;
+        }
+        try {
+            slab.close(); // shrinks every cache; objects still allocated are a leak
+        } catch (io.memscope.slab.SlabCacheLeakException e) {
+            if (slabLeak == null) {
+                slabLeak = e;
+            } else {
+                slabLeak.addSuppressed(e);
+            }
+        }
         reclaim.close(); // kswapd and the reaper stop before the allocator's leak check
-        pages.close();
+        try {
+            pages.close();
+        } catch (RuntimeException e) {
+            if (slabLeak == null) {
+                throw e;
+            }
+            slabLeak.addSuppressed(e);
+        }
+        if (slabLeak != null) {
+            throw slabLeak;
+        }
     }
 
     /** Machine configuration, with the kernel's knob names. */
@@ -308,6 +390,9 @@ public final class MemoryManager implements AutoCloseable {
         private AllocFaultHook faultHook;
         private java.util.function.Consumer<FailPageAlloc> failPageAllocKnobs;
         private long failPageAllocSeed;
+        private java.util.function.Consumer<io.memscope.debug.Failslab> failslabKnobs;
+        private boolean legacyVmallocGfp;
+        private long failslabSeed;
         private KswapdWaker kswapdWaker;
         private DirectReclaimer reclaimer;
         private OomKiller oomKiller;
@@ -454,6 +539,31 @@ public final class MemoryManager implements AutoCloseable {
         }
 
         /** kswapd wake-ups. */
+        /**
+         * Reproduces vmalloc before Linux 5.17: page tables are allocated with {@code GFP_KERNEL}
+         * whatever the caller's mask (no {@code memalloc_apply_gfp_scope}), and kvmalloc falls back
+         * to vmalloc only for masks that include {@code GFP_KERNEL}. Off by default (current kernel).
+         */
+        public Builder legacyVmallocGfp(boolean on) {
+            this.legacyVmallocGfp = on;
+            return this;
+        }
+
+        /**
+         * Turns on {@code failslab} (probability 0 until a knob is set through
+         * {@link MemoryManager#failslab()}), its random draws seeded with {@code seed}.
+         */
+        public Builder failslab(long seed) {
+            return failslab(seed, f -> { });
+        }
+
+        /** {@code failslab} as {@link #failslab(long)}, with {@code knobs} applied at boot. */
+        public Builder failslab(long seed, java.util.function.Consumer<io.memscope.debug.Failslab> knobs) {
+            this.failslabSeed = seed;
+            this.failslabKnobs = java.util.Objects.requireNonNull(knobs, "knobs");
+            return this;
+        }
+
         public Builder kswapdWaker(KswapdWaker w) {
             this.kswapdWaker = w;
             return this;

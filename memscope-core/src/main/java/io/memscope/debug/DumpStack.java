@@ -14,11 +14,11 @@ import java.util.List;
  * itself (the class passed as {@code skipThrough} and everything called from it) are left out,
  * as the kernel's trace starts at its caller.
  */
-final class DumpStack {
+public final class DumpStack {
     private DumpStack() {}
 
     /** The report lines for the calling thread, skipping every frame up to the last one of {@code skipThrough}. */
-    static List<String> lines(Task task, Class<?> skipThrough) {
+    public static List<String> lines(Task task, Class<?> skipThrough) {
         List<String> out = new ArrayList<>();
         String comm = task.comm();
         out.add("CPU: 0 UID: 0 PID: " + task.pid() + " Comm: "

@@ -29,10 +29,21 @@ final class SpinCore {
     private int locked;
     private Thread owner;
 
+    /**
+     * Spins until held. After a short spin the waiter yields: a holder running on a virtual thread
+     * that was unmounted (it blocked, which lockdep reports as a bug, or it waits for a carrier)
+     * must get a carrier back, or spinning waiters on every carrier would livelock.
+     */
     void lock() {
+        int spins = 0;
         while ((int) LOCKED.compareAndExchangeAcquire(this, 0, 1) != 0) {
             do {
-                Thread.onSpinWait();
+                if (++spins < 128) {
+                    Thread.onSpinWait();
+                } else {
+                    spins = 0;
+                    Thread.yield();
+                }
             } while ((int) LOCKED.getOpaque(this) != 0);
         }
         owner = Thread.currentThread();

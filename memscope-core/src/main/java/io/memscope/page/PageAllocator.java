@@ -586,7 +586,7 @@ public final class PageAllocator implements AutoCloseable {
         }
         Zone zone = zoneOf(pfn);
         if (PerCpuPages.allowedOrder(order)) {
-            int mt = zone.pageblockMt(pfn);
+            int mt = zone.pageblockMtHint(pfn); // own copy: no read of another CPU's line
             if (mt > MigrateType.RECLAIMABLE.ordinal()) {
                 mt = MigrateType.MOVABLE.ordinal(); // highatomic pages go to the movable pcp list
             }
@@ -612,7 +612,7 @@ public final class PageAllocator implements AutoCloseable {
 
     /**
      * {@code drain_all_pages(NULL)}: returns every page on every per-CPU list of every zone to the
-     * buddy. Waits for each slot's lock (a holder never blocks inside, so the wait is short).
+     * buddy. Waits for each slot's lock (see {@link PerCpuPages#lockSpin()}: spins, then yields).
      * Returns the number of pages drained.
      */
     public long drainAllPages() {
@@ -729,8 +729,30 @@ public final class PageAllocator implements AutoCloseable {
         return null;
     }
 
+    /**
+     * {@code smp_processor_id()} for allocators built on this one (slab, vmalloc): the slot of
+     * {@code t} on this machine, dealt on first use. Saves nothing across machines.
+     */
+    public int cpuSlot(Task t) {
+        return slotOf(t);
+    }
+
+    /**
+     * {@code might_alloc(gfp)} for allocators built on this one: the {@code fs_reclaim} lockdep
+     * annotation, the NMI and PREEMPT_RT refusals and the sleep-in-atomic report, exactly as an
+     * allocation from this allocator runs them. False when the context is refused (reported).
+     */
+    public boolean mightAlloc(int gfp, Task t) {
+        return mightAlloc.check(gfp, t);
+    }
+
+    /** The PREEMPT_RT rule for frees (no free under a raw spinlock or in hard IRQ/NMI); false when refused (reported). */
+    public boolean mightFree(Task t) {
+        return !cfg.preemptRt() || mightAlloc.checkFree(t);
+    }
+
     /** The node a slot belongs to (slots are spread round-robin over nodes). */
-    int slotNode(int slot) {
+    public int slotNode(int slot) {
         return slot % nodeZones.length;
     }
 

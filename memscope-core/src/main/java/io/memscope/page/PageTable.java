@@ -101,14 +101,32 @@ public final class PageTable {
         t[(pfn << RECORD_SHIFT) + FLAGS_WORD] &= ~(bits & PAGE_FLAGS_MASK);
     }
 
-    /** Pageblock migratetype stored on the pageblock's first page {@code pbStartPfn}. */
-    int pageblockMt(int pbStartPfn) {
-        return (flagsWord(pbStartPfn) & PB_MT_MASK) >>> PB_MT_SHIFT;
+    /**
+     * The pageblock migratetype as recorded in {@code pfn}'s own word. Every page of a pageblock
+     * carries a copy; the first page's is authoritative (see {@link #setPageblockMt}).
+     */
+    int pageblockMt(int pfn) {
+        return (flagsWord(pfn) & PB_MT_MASK) >>> PB_MT_SHIFT;
     }
 
+    /**
+     * {@code set_pageblock_migratetype()}: writes the type into every page of the pageblock
+     * starting at {@code pbStartPfn}, with a CAS per page, because allocated pages in it may have
+     * their page flags changed concurrently by their owners (page cache, reclaim) through the
+     * atomic accessors. Called under the zone lock; rare (boot, stealing, merging blocks). The
+     * first page's value is authoritative for every path under the zone lock; the other copies
+     * serve the lock-free per-CPU free path as a hint (an owner's plain update of its own flags
+     * word racing with this CAS may leave its copy stale until the next change).
+     */
     void setPageblockMt(int pbStartPfn, int mt) {
-        int i = (pbStartPfn << RECORD_SHIFT) + FLAGS_WORD;
-        t[i] = (t[i] & ~PB_MT_MASK) | (mt << PB_MT_SHIFT);
+        int end = Math.min(pages, pbStartPfn + Zone.PAGEBLOCK_PAGES);
+        for (int pfn = pbStartPfn; pfn < end; pfn++) {
+            int i = (pfn << RECORD_SHIFT) + FLAGS_WORD;
+            int w;
+            do {
+                w = (int) INTS.getVolatile(t, i);
+            } while (!INTS.compareAndSet(t, i, w, (w & ~PB_MT_MASK) | (mt << PB_MT_SHIFT)));
+        }
     }
 
     // ---- links ----

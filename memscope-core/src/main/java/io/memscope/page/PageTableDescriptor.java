@@ -20,8 +20,10 @@ package io.memscope.page;
  *        19-22  order of the block this page heads (free block, pcp block,
  *               allocation); kernel: page_private() of a PageBuddy page
  *        23-25  migratetype of the list the block is on / was allocated from
- *        26-28  pageblock migratetype: valid on the first page of each
- *               pageblock (kernel: the pageblock_flags bitmap)
+ *        26-28  pageblock migratetype: a copy in every page of the
+ *               pageblock (kernel: the pageblock_flags bitmap; a copy per
+ *               page costs no byte and keeps the free path from reading
+ *               the first page's line, which another CPU may be writing)
  *        29-31  spare
  *   1           _refcount
  *   2           next pfn on a free list or per-CPU list (-1 = none)
@@ -105,7 +107,7 @@ public final class PageTableDescriptor {
     public static final int LIST_MT_SHIFT = 23;
     public static final int LIST_MT_MASK = 0x7 << LIST_MT_SHIFT;
 
-    // ---- pageblock migratetype, word 0 bits 26-28 (first page of a pageblock) ----
+    // ---- pageblock migratetype, word 0 bits 26-28 (the same in every page of a pageblock) ----
     public static final int PB_MT_SHIFT = 26;
     public static final int PB_MT_MASK = 0x7 << PB_MT_SHIFT;
 

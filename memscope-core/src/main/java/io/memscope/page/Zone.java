@@ -452,6 +452,16 @@ public final class Zone implements Watermarks.OrderProbe {
         return pt.pageblockMt(pfn & ~(PAGEBLOCK_PAGES - 1));
     }
 
+    /**
+     * The pageblock migratetype of {@code pfn} read from {@code pfn}'s own copy: for the lock-free
+     * per-CPU free path, which only picks a pcp list with it (the kernel reads its bitmap there
+     * without a lock too, and tolerates a stale type). Paths under the zone lock use
+     * {@link #pageblockMt}, the first page's value.
+     */
+    int pageblockMtHint(int pfn) {
+        return pt.pageblockMt(pfn);
+    }
+
     // ------------------------------------------------------------------ free side
 
     /**

@@ -67,9 +67,9 @@ final class ReclaimTestMachine implements AutoCloseable {
 
     @Override
     public void close() {
+        mm.reclaim().close(); // kswapd stops first: it must not reclaim pages truncate is dropping
         files.truncateAll();
         unpin(Integer.MAX_VALUE);
-        mm.reclaim().close();
         if (mm.validate() != 0) {
             throw new AssertionError("validate() found errors:\n" + mm.log().dmesg());
         }

@@ -7,7 +7,8 @@ import java.util.Optional;
 public final class Scenarios {
     private Scenarios() {}
 
-    private static final List<Scenario> ALL = List.of(new TransactionLockShrinker(), new WritebackPath(), new AtomicContexts());
+    private static final List<Scenario> ALL = List.of(new TransactionLockShrinker(), new WritebackPath(), new VmallocNofs(),
+            new AtomicContexts());
 
     /** All scenarios. */
     public static List<Scenario> all() {

@@ -4,9 +4,7 @@ import io.memscope.MemoryManager;
 import io.memscope.gfp.Gfp;
 import io.memscope.locking.Mutex;
 import io.memscope.page.PageHandle;
-import io.memscope.reclaim.ShrinkControl;
 import io.memscope.reclaim.Shrinker;
-import io.memscope.reclaim.ShrinkerCallbacks;
 import io.memscope.sched.Memalloc;
 import io.memscope.sched.MemallocScope;
 import java.util.ArrayList;
@@ -41,26 +39,7 @@ final class TransactionLockShrinker implements Scenario {
         try (MemoryManager mm = MemoryManager.builder().memoryBytes(64L << 20).lockdep(true).panicOnWarn(false)
                 .build()) {
             Mutex trans = new Mutex(mm.lockdep(), "jfs_trans");
-            Shrinker inodes = mm.shrinkers().register("sb-journal", new ShrinkerCallbacks() {
-                @Override
-                public long countObjects(ShrinkControl sc) {
-                    return 128;
-                }
-
-                @Override
-                public long scanObjects(ShrinkControl sc) {
-                    if ((sc.gfpMask() & Gfp.FS) == 0) {
-                        return Shrinker.SHRINK_STOP; // super_cache_scan: deadlock avoidance
-                    }
-                    trans.lock(); // evicting inodes runs transactions
-                    try {
-                        return 0;
-                    } finally {
-                        trans.unlock();
-                    }
-                }
-            });
-            mm.lockdep().fsReclaim().prime("shrinker sb-journal", trans.lockdepMap());
+            Shrinker inodes = FsShrinker.register(mm, trans);
 
             long buffer;
             trans.lock();

@@ -27,4 +27,13 @@ class ScenarioTest {
         assertThat(r.output()).contains("[ BUG: Invalid wait context ]");
         assertThat(r.output()).anyMatch(l -> l.startsWith("page allocation from NMI context refused: mode:0x820(GFP_ATOMIC)"));
     }
+
+    /** Scenario 3 (seeds/003): the legacy vmalloc's page-table allocation closes the cycle through fs_reclaim. */
+    @org.junit.jupiter.api.Test
+    void vmallocNofsUnsafeIsReportedByLockdepOnItsFirstAllocation() {
+        Scenario.Result r = Scenarios.byName("vmalloc-nofs").orElseThrow().run(Scenario.Variant.UNSAFE);
+        assertThat(r.output()).anyMatch(l -> l.contains("WARNING: possible circular locking dependency detected"));
+        assertThat(r.output()).anyMatch(l -> l.contains("fs_reclaim"));
+        assertThat(r.asExpected()).isTrue();
+    }
 }

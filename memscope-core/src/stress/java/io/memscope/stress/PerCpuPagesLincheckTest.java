@@ -1,4 +1,4 @@
-package io.memscope.lincheck;
+package io.memscope.stress;
 
 import io.memscope.debug.KernelLog;
 import io.memscope.gfp.Gfp;

@@ -1,4 +1,4 @@
-package io.memscope.lincheck;
+package io.memscope.stress;
 
 import io.memscope.gfp.Gfp;
 import io.memscope.sched.Memalloc;
@@ -40,7 +40,7 @@ import org.junit.jupiter.api.Test;
  * restores the leftovers, so every invocation starts from a clean task.
  */
 @Tag("stress")
-class MemallocLincheckTest {
+class ScopeLincheckTest {
 
     /** The mask whose scoped form {@link State#context} reports: FS, IO and MOVABLE can all be dropped. */
     static final int MASK = Gfp.KERNEL | Gfp.MOVABLE;
