@@ -42,6 +42,11 @@ import org.junit.jupiter.api.Test;
  * claimed by CAS before the handle is used. After every invocation {@link State#validate} requires
  * {@code validate() == 0} (buddy + per-CPU + allocated == managed, no page on two lists, per-CPU
  * counts within {@code high}) and {@code allocatedPages()} equal to the pages the threads hold.
+ *
+ * <p>{@code loopBound(2048)}: setting a pageblock's migratetype writes each of its 512 pages, a
+ * bounded loop that Lincheck's default bound would report as a livelock. The mixed tests explore
+ * few interleavings of the first block claim (1 024 tracked writes); {@link #modelCheckingClaimRace}
+ * explores exactly that race, which is where Lincheck found the NR_FREE_PAGES dip.
  */
 @Tag("stress")
 class PerCpuPagesLincheckTest {
@@ -193,14 +198,61 @@ class PerCpuPagesLincheckTest {
 
     private static void modelChecking() {
         new ModelCheckingOptions()
-                .iterations(20)
-                .invocationsPerIteration(300)
+                .iterations(10)
+                .invocationsPerIteration(200)
                 .threads(2)
                 .actorsPerThread(3)
                 .actorsBefore(0)
                 .actorsAfter(0)
+                // Not a spin: setting a pageblock's migratetype writes each of its 512 pages.
+                .loopBound(2048)
                 .sequentialSpecification(Spec.class)
                 .check(State.class);
+    }
+
+    /**
+     * Two {@code GFP_NOWAIT} allocations on a fresh zone, nothing else: the first UNMOVABLE request
+     * claims the zone's one 1024-page MOVABLE block, and every interleaving of the other
+     * allocation with that claim is explored. Before the fix, one of them saw NR_FREE_PAGES at 0
+     * and failed ({@code ZoneClaimAccountingTest} is the T1 regression test).
+     */
+    @Test
+    void modelCheckingClaimRace() {
+        slots = 1;
+        new ModelCheckingOptions()
+                .iterations(1)
+                .invocationsPerIteration(2_000)
+                .threads(2)
+                .actorsPerThread(1)
+                .actorsBefore(0)
+                .actorsAfter(0)
+                .loopBound(2048)
+                .sequentialSpecification(AllocSpec.class)
+                .check(AllocOnly.class);
+    }
+
+    /** {@link State} with its allocation alone. */
+    public static final class AllocOnly {
+        private final State state = new State();
+
+        @Operation
+        public int alloc(@Param(gen = ThreadIdGen.class) int tid) {
+            return state.alloc(tid);
+        }
+
+        @Validate
+        public void validate() {
+            state.validate();
+        }
+    }
+
+    /** {@link Spec} with its allocation alone. */
+    public static final class AllocSpec {
+        private final Spec spec = new Spec();
+
+        public int alloc(int tid) {
+            return spec.alloc(tid);
+        }
     }
 
     @Test
