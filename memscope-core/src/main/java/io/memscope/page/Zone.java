@@ -200,6 +200,28 @@ public final class Zone implements Watermarks.OrderProbe {
         }
     }
 
+    /**
+     * {@code account_freepages()} for free pages that change lists under the lock: {@code removed}
+     * pages leave the {@code oldMt} lists and {@code added} of them come back on the {@code newMt}
+     * lists. NR_FREE_PAGES changes by the net amount in <em>one</em> store. Two stores (minus the
+     * whole block, then plus what came back) let a lock-free {@code zone_watermark_fast} on another
+     * thread read the counter in between and see the block as allocated: on a fresh 4 MiB zone,
+     * claiming its one 1024-page block for an UNMOVABLE request showed 0 free pages, and a
+     * concurrent {@code GFP_NOWAIT} allocation failed with 1023 pages free (found by
+     * {@code PerCpuPagesLincheckTest}; regression test {@code ZoneAccountingRaceTest}).
+     */
+    private void accountMove(long removed, int oldMt, long added, int newMt) {
+        if (added != removed) {
+            NR_FREE.setOpaque(this, (long) NR_FREE.get(this) + added - removed);
+        }
+        if (oldMt == HIGHATOMIC) {
+            nrFreeHighatomic -= removed;
+        }
+        if (newMt == HIGHATOMIC) {
+            nrFreeHighatomic += added;
+        }
+    }
+
     // ------------------------------------------------------------------ initial population
 
     /** Puts every page of the zone on the free lists as MAX_PAGE_ORDER blocks of type MOVABLE (boot: memblock_free_all). */
@@ -335,10 +357,9 @@ public final class Zone implements Watermarks.OrderProbe {
     private int tryToClaimBlock(int pfn, int currentOrder, int order, int startMt, int blockMt) {
         if (currentOrder >= PAGEBLOCK_ORDER) {
             area.del(pfn, currentOrder, blockMt);
-            accountFree(-(1L << currentOrder), blockMt);
             changePageblockRange(pfn, currentOrder, startMt);
             int added = expand(pfn, order, currentOrder, startMt);
-            accountFree(added, startMt);
+            accountMove(1L << currentOrder, blockMt, added, startMt);
             return pfn;
         }
         int pb = pfn & ~(PAGEBLOCK_PAGES - 1);
@@ -413,8 +434,7 @@ public final class Zone implements Watermarks.OrderProbe {
                 if (mt == oldMt) {
                     area.del(p, o, mt);
                     area.add(p, o, newMt);
-                    accountFree(-(1L << o), mt);
-                    accountFree(1L << o, newMt);
+                    accountMove(1L << o, mt, 1L << o, newMt);
                     moved += 1 << o;
                 }
                 p += 1 << o;
@@ -543,8 +563,7 @@ public final class Zone implements Watermarks.OrderProbe {
                 } else {
                     area.del(pfn, order, HIGHATOMIC);
                     area.add(pfn, order, targetMt);
-                    accountFree(-(1L << order), HIGHATOMIC);
-                    accountFree(1L << order, targetMt);
+                    accountMove(1L << order, HIGHATOMIC, 1L << order, targetMt);
                     changePageblockRange(pfn, order, targetMt);
                     moved = 1 << order;
                 }
