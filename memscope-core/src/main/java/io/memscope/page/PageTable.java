@@ -74,7 +74,7 @@ public final class PageTable {
         return PageTableDescriptor.listMt(flagsWord(pfn));
     }
 
-    /** Sets state, order and list type of a block head, keeping page flags and pageblock type. */
+    /** Sets state, order and list type of a block head, keeping its page flags. */
     void setBlock(int pfn, int state, int order, int mt) {
         int i = (pfn << RECORD_SHIFT) + FLAGS_WORD;
         t[i] = withBlock(t[i], state, order, mt);
@@ -83,7 +83,7 @@ public final class PageTable {
     /** Clears state/order/list type of a page (it becomes an inner page of some block). */
     void clearBlock(int pfn) {
         int i = (pfn << RECORD_SHIFT) + FLAGS_WORD;
-        t[i] &= PAGE_FLAGS_MASK | PB_MT_MASK;
+        t[i] &= PAGE_FLAGS_MASK;
     }
 
     /** The page flags (bits 0-15) of a page. */
@@ -99,16 +99,6 @@ public final class PageTable {
     /** Clears page-flag bits; the caller owns the page. */
     public void clearPageFlags(int pfn, int bits) {
         t[(pfn << RECORD_SHIFT) + FLAGS_WORD] &= ~(bits & PAGE_FLAGS_MASK);
-    }
-
-    /** Pageblock migratetype stored on the pageblock's first page {@code pbStartPfn}. */
-    int pageblockMt(int pbStartPfn) {
-        return (flagsWord(pbStartPfn) & PB_MT_MASK) >>> PB_MT_SHIFT;
-    }
-
-    void setPageblockMt(int pbStartPfn, int mt) {
-        int i = (pbStartPfn << RECORD_SHIFT) + FLAGS_WORD;
-        t[i] = (t[i] & ~PB_MT_MASK) | (mt << PB_MT_SHIFT);
     }
 
     // ---- links ----
