@@ -76,6 +76,16 @@ public final class PageAllocator implements AutoCloseable {
     final SlowPath slow;
     final PageDebug debug;
     final int minFreeKbytes;
+    /** One node: the preferred node is always 0, no slot lookup needed to find it. */
+    private final boolean singleNode;
+    /** {@code cfg.preemptRt()} and {@code cfg.initOnAlloc()}, read on every free / allocation. */
+    private final boolean preemptRt;
+    private final boolean initOnAlloc;
+    /**
+     * {@code alloc_flags_nofragment()} precomputed for every (node, THISNODE, highest zone) with no
+     * nodemask, the only case on the fast path: {@code [nid][thisNode ? 1 : 0][highest]}.
+     */
+    private final int[][][] nofragmentFlags;
     private volatile boolean closed;
 
     /** Hooks the higher layers implement; nulls mean the defaults. */
@@ -140,6 +150,16 @@ public final class PageAllocator implements AutoCloseable {
             fallbackList[n] = fb.toArray(Zone[]::new);
         }
         this.minFreeKbytes = setupWatermarks();
+        this.singleNode = nodes == 1;
+        this.preemptRt = cfg.preemptRt();
+        this.initOnAlloc = cfg.initOnAlloc();
+        this.nofragmentFlags = new int[nodes][2][ZoneType.COUNT];
+        for (int n = 0; n < nodes; n++) {
+            for (int z = 0; z < ZoneType.COUNT; z++) {
+                nofragmentFlags[n][0][z] = nofragment(fallbackList[n], z, -1L);
+                nofragmentFlags[n][1][z] = nofragment(noFallbackList[n], z, -1L);
+            }
+        }
         for (Zone z : zones) {
             z.populate();
             z.pcp = new PerCpuPages[nSlots];
@@ -160,7 +180,8 @@ public final class PageAllocator implements AutoCloseable {
      * Call once while assembling the machine, before allocating; null detaches.
      */
     public void setFsReclaim(io.memscope.locking.FsReclaim fsReclaim) {
-        mightAlloc.fsReclaim = fsReclaim;
+        // With lockdep off the annotation never does anything: keep the fast path's test a null check.
+        mightAlloc.fsReclaim = fsReclaim != null && fsReclaim.enabled() ? fsReclaim : null;
     }
 
     /** Sets min/low/high, lowmem_reserve and pcp high/batch for every zone. Returns min_free_kbytes. */
@@ -203,7 +224,8 @@ public final class PageAllocator implements AutoCloseable {
      */
     public long allocPages(int gfp, int order) {
         // The preferred node is the calling "CPU"'s; with one node there is nothing to look up.
-        return allocInternal(nodeZones.length == 1 ? 0 : slotNode(currentSlot()), gfp, order, -1L);
+        Task task = Task.current();
+        return allocInternal(task, singleNode ? 0 : slotNode(slotOf(task)), gfp, order, -1L);
     }
 
     /** {@code alloc_pages_node(nid, gfp, order)}: like {@link #allocPages} with {@code nid} as preferred node. */
@@ -211,7 +233,7 @@ public final class PageAllocator implements AutoCloseable {
         if (nid < 0 || nid >= nodeZones.length) {
             throw new IllegalArgumentException("node id must be 0.." + (nodeZones.length - 1) + ", found " + nid);
         }
-        return allocInternal(nid, gfp, order, -1L);
+        return allocInternal(Task.current(), nid, gfp, order, -1L);
     }
 
     /** {@code __get_free_page(gfp)}: one page ({@code __get_free_pages(gfp, 0)}); NULL on failure. */
@@ -291,13 +313,13 @@ public final class PageAllocator implements AutoCloseable {
     // =================================================================== fast path
 
     /** {@code __alloc_frozen_pages_noprof()} + {@code prepare_alloc_pages()}. */
-    long allocInternal(int preferredNid, int gfp, int order, long nodemask) {
+    long allocInternal(Task task, int preferredNid, int gfp, int order, long nodemask) {
         AllocObserver obs = observer;
         if (obs == null) {
-            return allocTimed(preferredNid, gfp, order, nodemask);
+            return allocTimed(task, preferredNid, gfp, order, nodemask);
         }
         long t0 = System.nanoTime();
-        long h = allocTimed(preferredNid, gfp, order, nodemask);
+        long h = allocTimed(task, preferredNid, gfp, order, nodemask);
         obs.allocated(io.memscope.sched.Memalloc.currentGfpContext(gfp), order, System.nanoTime() - t0,
                 h != PageHandle.NULL);
         return h;
@@ -321,25 +343,20 @@ public final class PageAllocator implements AutoCloseable {
         this.observer = o;
     }
 
-    private long allocTimed(int preferredNid, int gfp, int order, long nodemask) {
+    private long allocTimed(Task task, int preferredNid, int gfp, int order, long nodemask) {
         if (order > Gfp.MAX_PAGE_ORDER) {
-            // WARN_ON_ONCE_GFP: silent with __GFP_NOWARN.
-            if ((gfp & Gfp.NOWARN) == 0) {
-                log.warnOnce("alloc_pages:order", AllocReports.orderTooLarge(order, gfp));
-            }
-            return PageHandle.NULL;
+            return orderTooLarge(gfp, order);
         }
         gfp &= Gfp.BITS_MASK; // gfp_allowed_mask after boot
-        Task task = Task.current();
         gfp = Memalloc.gfpContext(task.flags(), gfp);
         ZoneType zt = ZoneType.forGfp(gfp);
         if (zt == ZoneType.BAD) {
-            throw new InvalidGfpMaskException("gfp_zone: expected a valid zone-modifier combination, found "
-                    + AllocReports.gfpReport(gfp & Gfp.ZONEMASK) + " (GFP_ZONE_BAD)");
+            throw badZoneMask(gfp);
         }
         int highest = zt.ordinal();
         int mt = MigrateType.gfpMigratetypeIndex(gfp);
-        Zone[] zl = (gfp & Gfp.THISNODE) != 0 ? noFallbackList[preferredNid] : fallbackList[preferredNid];
+        int thisNode = (gfp & Gfp.THISNODE) != 0 ? 1 : 0;
+        Zone[] zl = thisNode != 0 ? noFallbackList[preferredNid] : fallbackList[preferredNid];
         int allocGfp = gfp;
         int allocFlags = AllocFlags.WMARK_LOW;
         long mask = nodemask;
@@ -361,12 +378,26 @@ public final class PageAllocator implements AutoCloseable {
             allocFlags |= AllocFlags.CMA;
         }
         allocFlags |= gfp & Gfp.KSWAPD_RECLAIM;
-        allocFlags |= nofragment(zl, highest, mask);
+        allocFlags |= mask == -1L ? nofragmentFlags[preferredNid][thisNode][highest] : nofragment(zl, highest, mask);
         long h = getPageFromFreelist(allocGfp, order, allocFlags, zl, highest, mask, mt, task);
         if (h != PageHandle.NULL) {
             return h;
         }
         return slow.allocSlowpath(gfp, order, new SlowPath.AllocContext(preferredNid, zl, highest, nodemask, mt), task);
+    }
+
+    /** WARN_ON_ONCE_GFP for an order above MAX_PAGE_ORDER (silent with __GFP_NOWARN); NULL. Off the fast path. */
+    private long orderTooLarge(int gfp, int order) {
+        if ((gfp & Gfp.NOWARN) == 0) {
+            log.warnOnce("alloc_pages:order", AllocReports.orderTooLarge(order, gfp));
+        }
+        return PageHandle.NULL;
+    }
+
+    /** The GFP_ZONE_BAD misuse, built off the fast path (string concatenation makes a method too big to inline). */
+    private static InvalidGfpMaskException badZoneMask(int gfp) {
+        return new InvalidGfpMaskException("gfp_zone: expected a valid zone-modifier combination, found "
+                + AllocReports.gfpReport(gfp & Gfp.ZONEMASK) + " (GFP_ZONE_BAD)");
     }
 
     /**
@@ -401,7 +432,8 @@ public final class PageAllocator implements AutoCloseable {
                              Task task) {
         for (;;) {
             boolean noFallback = (allocFlags & AllocFlags.NOFRAGMENT) != 0;
-            Zone preferred = firstZone(zl, highest, nodemask);
+            // Only a multi-node machine needs the preferred zone here (to stay on its node).
+            Zone preferred = noFallback && !singleNode ? firstZone(zl, highest, nodemask) : null;
             boolean restart = false;
             for (Zone zone : zl) {
                 if (zone.idx > highest || (nodemask & (1L << zone.nid)) == 0) {
@@ -410,7 +442,7 @@ public final class PageAllocator implements AutoCloseable {
                 if ((allocFlags & AllocFlags.CPUSET) != 0 && !cpusetZoneAllowed(zone, gfp, task)) {
                     continue;
                 }
-                if (noFallback && nodeZones.length > 1 && preferred != null && zone.nid != preferred.nid) {
+                if (preferred != null && zone.nid != preferred.nid) {
                     // Fragmenting the local node is preferred over using a remote one.
                     allocFlags &= ~AllocFlags.NOFRAGMENT;
                     restart = true;
@@ -522,7 +554,7 @@ public final class PageAllocator implements AutoCloseable {
         if (debug != null) {
             debug.onAlloc(pfn, order);
         }
-        if ((gfp & Gfp.ZERO) != 0 || cfg.initOnAlloc()) {
+        if ((gfp & Gfp.ZERO) != 0 || initOnAlloc) {
             memory.asSlice((long) pfn << PageAllocConfig.PAGE_SHIFT, (long) PageAllocConfig.PAGE_SIZE << order).fill((byte) 0);
         }
         if ((gfp & Gfp.COMP) != 0 && order > 0) {
@@ -549,7 +581,7 @@ public final class PageAllocator implements AutoCloseable {
      */
     public void freePages(long handle, int order) {
         int pfn = checkFree(handle, order);
-        if (cfg.preemptRt() && !mightAlloc.checkFree(Task.current())) {
+        if (preemptRt && !mightAlloc.checkFree(Task.current())) {
             return; // refused and reported; the caller still owns the block
         }
         if (debug != null && debug.onFree(pfn, order)) {

@@ -8,9 +8,22 @@ import io.memscope.gfp.MigrateType;
 import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
-/** Padding before the hot fields (JCTools style: padding is its own class layer). */
+/**
+ * 128 bytes of padding before the hot fields (JCTools style: padding is its own class layer, made of
+ * bytes). Bytes, not longs: since JDK 15 the field layout fills holes of a superclass with fields of
+ * its subclasses, so with eight {@code long}s here the lock word landed in the 4-byte gap after the
+ * object header, in front of the padding. 128 rather than 64 bytes because the adjacent-line
+ * prefetcher pulls cache lines in pairs.
+ */
 abstract class PcpPadBefore {
-    long p00, p01, p02, p03, p04, p05, p06, p07;
+    byte b000, b001, b002, b003, b004, b005, b006, b007, b008, b009, b010, b011, b012, b013, b014, b015;
+    byte b016, b017, b018, b019, b020, b021, b022, b023, b024, b025, b026, b027, b028, b029, b030, b031;
+    byte b032, b033, b034, b035, b036, b037, b038, b039, b040, b041, b042, b043, b044, b045, b046, b047;
+    byte b048, b049, b050, b051, b052, b053, b054, b055, b056, b057, b058, b059, b060, b061, b062, b063;
+    byte b064, b065, b066, b067, b068, b069, b070, b071, b072, b073, b074, b075, b076, b077, b078, b079;
+    byte b080, b081, b082, b083, b084, b085, b086, b087, b088, b089, b090, b091, b092, b093, b094, b095;
+    byte b096, b097, b098, b099, b100, b101, b102, b103, b104, b105, b106, b107, b108, b109, b110, b111;
+    byte b112, b113, b114, b115, b116, b117, b118, b119, b120, b121, b122, b123, b124, b125, b126, b127;
 }
 
 /** The slot lock word. */
@@ -26,9 +39,16 @@ abstract class PcpHot extends PcpLockField {
     long pgfree;
 }
 
-/** Padding after the hot fields. */
+/** 128 bytes of padding after the hot fields (see {@link PcpPadBefore}). */
 abstract class PcpPadAfter extends PcpHot {
-    long p10, p11, p12, p13, p14, p15, p16, p17;
+    byte a000, a001, a002, a003, a004, a005, a006, a007, a008, a009, a010, a011, a012, a013, a014, a015;
+    byte a016, a017, a018, a019, a020, a021, a022, a023, a024, a025, a026, a027, a028, a029, a030, a031;
+    byte a032, a033, a034, a035, a036, a037, a038, a039, a040, a041, a042, a043, a044, a045, a046, a047;
+    byte a048, a049, a050, a051, a052, a053, a054, a055, a056, a057, a058, a059, a060, a061, a062, a063;
+    byte a064, a065, a066, a067, a068, a069, a070, a071, a072, a073, a074, a075, a076, a077, a078, a079;
+    byte a080, a081, a082, a083, a084, a085, a086, a087, a088, a089, a090, a091, a092, a093, a094, a095;
+    byte a096, a097, a098, a099, a100, a101, a102, a103, a104, a105, a106, a107, a108, a109, a110, a111;
+    byte a112, a113, a114, a115, a116, a117, a118, a119, a120, a121, a122, a123, a124, a125, a126, a127;
 }
 
 /**
@@ -60,8 +80,8 @@ final class PerCpuPages extends PcpPadAfter {
     static final int NR_LOWORDER_PCP_LISTS = MigrateType.PCPTYPES * (Gfp.PAGE_ALLOC_COSTLY_ORDER + 1);
     static final int NR_PCP_THP = 2;
     static final int NR_PCP_LISTS = NR_LOWORDER_PCP_LISTS + NR_PCP_THP;
-    /** Padding ints on each side of the heads array, so that two slots' arrays never share a line. */
-    private static final int PAD = 16;
+    /** Padding ints (128 bytes) on each side of the list ends, so that two slots' arrays never share a line pair. */
+    private static final int PAD = 32;
 
     static final VarHandle LOCK;
     private static final VarHandle PGALLOC;
@@ -167,6 +187,19 @@ final class PerCpuPages extends PcpPadAfter {
         ends[PAD + NR_PCP_LISTS + pindex] = pfn;
     }
 
+    /** {@link #unlink} for the head of list {@code pindex}, whose prev link is already NIL. */
+    private void unlinkHead(int pindex, int pfn) {
+        int n = pt.next(pfn);
+        ends[PAD + pindex] = n;
+        if (n == NIL) {
+            ends[PAD + NR_PCP_LISTS + pindex] = NIL;
+        } else {
+            pt.setPrev(n, NIL);
+        }
+        pt.setNext(pfn, NIL);
+        pt.clearBlock(pfn);
+    }
+
     /** Unlinks block {@code pfn} from list {@code pindex}. */
     private void unlink(int pindex, int pfn) {
         int p = pt.prev(pfn);
@@ -204,7 +237,7 @@ final class PerCpuPages extends PcpPadAfter {
                 return NIL;
             }
         }
-        unlink(pindex, pfn);
+        unlinkHead(pindex, pfn);
         count -= 1 << order;
         PGALLOC.setOpaque(this, pgalloc + (1L << order));
         return pfn;
