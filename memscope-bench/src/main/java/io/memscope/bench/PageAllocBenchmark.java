@@ -35,6 +35,8 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code arenaConfined}: {@code Arena.ofConfined().allocate(4096)} + {@code close()}.</li>
  *   <li>{@code floorArrayStack}: popping and pushing the address of a pre-sliced page on a bare
  *       array stack — the practical floor of any page pool, single-threaded and unsynchronised.</li>
+ *   <li>{@code floorArrayStackTwoThreads}: the same on two threads, one stack each — how far two
+ *       threads can scale on the machine during the run.</li>
  *   <li>{@code floorLockedStack}: the same stack behind one CAS-acquired, release-stored lock word
  *       — the floor for a pool that, like memscope's per-CPU lists, is safe to share between
  *       threads.</li>
@@ -203,6 +205,18 @@ public class PageAllocBenchmark {
 
     @Benchmark
     public long floorArrayStack(Floor f) {
+        long addr = f.stack[--f.top];
+        f.stack[f.top++] = addr;
+        return addr;
+    }
+
+    /**
+     * The bare floor on two threads, each with its own stack: what two threads can scale to on this
+     * machine at this moment (nothing is shared), the yardstick for {@code memscopeOrder0TwoThreads}.
+     */
+    @Benchmark
+    @Threads(2)
+    public long floorArrayStackTwoThreads(Floor f) {
         long addr = f.stack[--f.top];
         f.stack[f.top++] = addr;
         return addr;

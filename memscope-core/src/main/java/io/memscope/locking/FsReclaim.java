@@ -56,6 +56,11 @@ public final class FsReclaim {
         return needReclaim(g, pflags) && (g & Gfp.FS) != 0;
     }
 
+    /** True when lockdep is on for this machine; when off, {@link #acquire}/{@link #release} never do anything. */
+    public boolean enabled() {
+        return dep.on;
+    }
+
     /** {@code fs_reclaim_acquire(gfp)}: after scopes, takes fs_reclaim when reclaim may enter the filesystem. */
     public void acquire(int gfp) {
         if (dep.on && takesMap(gfp)) {

@@ -1,11 +1,7 @@
 package io.memscope.page;
 
 import static io.memscope.page.PageTableDescriptor.NIL;
-import static io.memscope.page.PageTableDescriptor.ORDER_MASK;
-import static io.memscope.page.PageTableDescriptor.ORDER_SHIFT;
 import static io.memscope.page.PageTableDescriptor.STATE_ALLOC;
-import static io.memscope.page.PageTableDescriptor.STATE_MASK;
-import static io.memscope.page.PageTableDescriptor.STATE_SHIFT;
 
 import io.memscope.debug.KernelLog;
 import io.memscope.gfp.Gfp;
@@ -23,9 +19,17 @@ import java.util.concurrent.locks.ReentrantLock;
  * ({@code alloc_pages}, {@code alloc_pages_node}, {@code __get_free_page}, {@code alloc_pages_exact},
  * {@code __free_pages}), its fast path ({@code __alloc_frozen_pages_noprof},
  * {@code prepare_alloc_pages}, {@code get_page_from_freelist}, {@code rmqueue}) and the free path
- * ({@code free_frozen_pages}). The slow path is {@link SlowPath}; checks of the calling context are
- * {@link MightAlloc}; reports are {@link AllocReports}; debug checks {@link PageDebug}; the books
- * {@link Validator}.
+ * ({@code free_frozen_pages}).
+ *
+ * <p><b>Where the rest lives.</b> This class holds the public API and the allocation fast path —
+ * the code every request runs — and delegates the rest, one responsibility per class:
+ * {@link MemoryLayout} builds nodes, zones, zonelists and watermarks at boot; {@link CpuSlots}
+ * deals per-CPU slots to tasks and takes their locks; {@link FreePath} checks and returns freed
+ * blocks; {@link ExactAlloc} is {@code alloc_pages_exact}/{@code free_pages_exact};
+ * {@link BlockAccess} turns handles into memory. The slow path is {@link SlowPath}; checks of the
+ * calling context are {@link MightAlloc}; reports are {@link AllocReports}; debug checks
+ * {@link PageDebug}; the books {@link Validator}; the buddy lists themselves {@link Zone} and
+ * {@link FreeArea}; the per-CPU lists {@link PerCpuPages}.
  *
  * <p><b>Memory.</b> One contiguous off-heap region, a {@link MemfdRegion} (a {@code memfd} mapped
  * whole, so that {@link #region()} can map any set of frames a second time for vmalloc; an
@@ -64,6 +68,12 @@ public final class PageAllocator implements AutoCloseable {
     final Zone[][] noFallbackList;
     /** Zone of each 1024-page chunk. */
     private final Zone[] zoneByChunk;
+    /** Slot dealing, slot locks, drains. */
+    final CpuSlots slots;
+    /** The free path. */
+    final FreePath free;
+    private final ExactAlloc exact;
+    private final BlockAccess access;
     final AllocFaultHook faultHook;
     final KswapdWaker kswapd;
     final DirectReclaimer reclaimer;
@@ -76,6 +86,13 @@ public final class PageAllocator implements AutoCloseable {
     final SlowPath slow;
     final PageDebug debug;
     final int minFreeKbytes;
+    /** One node: the preferred node is always 0, no slot lookup needed to find it. */
+    private final boolean singleNode;
+    /** {@code cfg.initOnAlloc()}, read on every allocation. */
+    private final boolean initOnAlloc;
+    /** The boot layout; its {@code nofragmentFlags} are read on every allocation. */
+    private final MemoryLayout layout;
+    private final int[][][] nofragmentFlags;
     private volatile boolean closed;
 
     /** Hooks the higher layers implement; nulls mean the defaults. */
@@ -102,51 +119,20 @@ public final class PageAllocator implements AutoCloseable {
         this.pt = new PageTable(pages);
         this.region = MemfdRegion.create((long) pages << PageAllocConfig.PAGE_SHIFT);
         this.memory = region.directMap();
-        int nodes = cfg.nodes();
-        this.nodeZones = new Zone[nodes][ZoneType.COUNT];
-        this.zoneByChunk = new Zone[pages / PageAllocConfig.ZONE_ALIGN_PAGES];
-        java.util.List<Zone> populated = new java.util.ArrayList<>();
-        int pfn = 0;
-        for (int n = 0; n < nodes; n++) {
-            for (int z = 0; z < ZoneType.COUNT; z++) {
-                int np = (int) cfg.zonePages()[n][z];
-                Zone zone = new Zone(n, ZoneType.ofIndex(z), pfn, np, pt);
-                nodeZones[n][z] = zone;
-                for (int c = pfn / PageAllocConfig.ZONE_ALIGN_PAGES; c < (pfn + np) / PageAllocConfig.ZONE_ALIGN_PAGES; c++) {
-                    zoneByChunk[c] = zone;
-                }
-                if (np > 0) {
-                    populated.add(zone);
-                }
-                pfn += np;
-            }
-        }
-        this.zones = populated.toArray(Zone[]::new);
-        this.fallbackList = new Zone[nodes][];
-        this.noFallbackList = new Zone[nodes][];
-        for (int n = 0; n < nodes; n++) {
-            java.util.List<Zone> fb = new java.util.ArrayList<>();
-            for (int k = 0; k < nodes; k++) {
-                int node = (n + k) % nodes; // equal distances: local first, then the next nodes in order
-                for (int z = ZoneType.COUNT - 1; z >= 0; z--) {
-                    if (nodeZones[node][z].populated()) {
-                        fb.add(nodeZones[node][z]);
-                    }
-                }
-                if (k == 0) {
-                    noFallbackList[n] = fb.toArray(Zone[]::new);
-                }
-            }
-            fallbackList[n] = fb.toArray(Zone[]::new);
-        }
-        this.minFreeKbytes = setupWatermarks();
-        for (Zone z : zones) {
-            z.populate();
-            z.pcp = new PerCpuPages[nSlots];
-            for (int s = 0; s < nSlots; s++) {
-                z.pcp[s] = new PerCpuPages(z, s, pt);
-            }
-        }
+        this.layout = new MemoryLayout(cfg, pt, nSlots);
+        this.nodeZones = layout.nodeZones;
+        this.zones = layout.zones;
+        this.fallbackList = layout.fallbackList;
+        this.noFallbackList = layout.noFallbackList;
+        this.zoneByChunk = layout.zoneByChunk;
+        this.minFreeKbytes = layout.minFreeKbytes;
+        this.nofragmentFlags = layout.nofragmentFlags;
+        this.singleNode = cfg.nodes() == 1;
+        this.initOnAlloc = cfg.initOnAlloc();
+        this.slots = new CpuSlots(this, nSlots, cfg.nodes(), zones);
+        this.free = new FreePath(this, slots);
+        this.exact = new ExactAlloc(this, free);
+        this.access = new BlockAccess(this, memory);
         this.mightAlloc = new MightAlloc(this);
         this.reports = new AllocReports(this);
         this.slow = new SlowPath(this);
@@ -160,37 +146,8 @@ public final class PageAllocator implements AutoCloseable {
      * Call once while assembling the machine, before allocating; null detaches.
      */
     public void setFsReclaim(io.memscope.locking.FsReclaim fsReclaim) {
-        mightAlloc.fsReclaim = fsReclaim;
-    }
-
-    /** Sets min/low/high, lowmem_reserve and pcp high/batch for every zone. Returns min_free_kbytes. */
-    private int setupWatermarks() {
-        long lowmem = 0;
-        for (Zone z : zones) {
-            if (z.idx != ZoneType.MOVABLE.ordinal()) {
-                lowmem += z.managedPages();
-            }
-        }
-        int mfk = cfg.minFreeKbytes() > 0 ? cfg.minFreeKbytes() : Watermarks.defaultMinFreeKbytes(lowmem);
-        for (Zone z : zones) {
-            long[] w = Watermarks.zoneWatermarks(z.managedPages(), z.idx, lowmem, mfk, cfg.watermarkScaleFactor());
-            System.arraycopy(w, 0, z.watermark, 0, 4);
-        }
-        for (Zone[] nz : nodeZones) {
-            long[] managed = new long[ZoneType.COUNT];
-            for (int i = 0; i < managed.length; i++) {
-                managed[i] = nz[i].managedPages();
-            }
-            long[][] r = Watermarks.lowmemReserve(managed, cfg.lowmemReserveRatio());
-            for (int i = 0; i < managed.length; i++) {
-                System.arraycopy(r[i], 0, nz[i].lowmemReserve, 0, managed.length);
-            }
-        }
-        for (Zone z : zones) {
-            z.pcpBatch = Watermarks.zoneBatchsize(z.managedPages());
-            z.pcpHigh = Watermarks.zoneHighsize(z.lowWmark(), z.pcpBatch, nSlots);
-        }
-        return mfk;
+        // With lockdep off the annotation never does anything: keep the fast path's test a null check.
+        mightAlloc.fsReclaim = fsReclaim != null && fsReclaim.enabled() ? fsReclaim : null;
     }
 
     // =================================================================== entry points
@@ -203,7 +160,8 @@ public final class PageAllocator implements AutoCloseable {
      */
     public long allocPages(int gfp, int order) {
         // The preferred node is the calling "CPU"'s; with one node there is nothing to look up.
-        return allocInternal(nodeZones.length == 1 ? 0 : slotNode(currentSlot()), gfp, order, -1L);
+        Task task = Task.current();
+        return allocInternal(task, singleNode ? 0 : slots.slotNode(slots.slotOf(task)), gfp, order, -1L);
     }
 
     /** {@code alloc_pages_node(nid, gfp, order)}: like {@link #allocPages} with {@code nid} as preferred node. */
@@ -211,7 +169,7 @@ public final class PageAllocator implements AutoCloseable {
         if (nid < 0 || nid >= nodeZones.length) {
             throw new IllegalArgumentException("node id must be 0.." + (nodeZones.length - 1) + ", found " + nid);
         }
-        return allocInternal(nid, gfp, order, -1L);
+        return allocInternal(Task.current(), nid, gfp, order, -1L);
     }
 
     /** {@code __get_free_page(gfp)}: one page ({@code __get_free_pages(gfp, 0)}); NULL on failure. */
@@ -236,50 +194,15 @@ public final class PageAllocator implements AutoCloseable {
      * not allowed (the kernel WARNs and clears it).
      */
     public long allocPagesExact(long size, int gfp) {
-        if (size <= 0) {
-            throw new IllegalArgumentException("size must be > 0, found " + size);
-        }
-        int order = getOrder(size);
-        if ((gfp & Gfp.COMP) != 0) {
-            log.warnOnce("alloc_pages_exact:comp", "WARNING: alloc_pages_exact called with __GFP_COMP: mode:"
-                    + AllocReports.gfpReport(gfp));
-            gfp &= ~Gfp.COMP;
-        }
-        long h = allocPages(gfp, order);
-        if (h == PageHandle.NULL || order == 0) {
-            return h;
-        }
-        int pfn = PageHandle.pfn(h);
-        int used = (int) ((size + PageAllocConfig.PAGE_SIZE - 1) >>> PageAllocConfig.PAGE_SHIFT);
-        int mt = pt.listMt(pfn);
-        for (int i = 0; i < (1 << order); i++) { // split_page: every page becomes an order-0 allocation
-            pt.setBlock(pfn + i, STATE_ALLOC, 0, mt);
-            pt.setRefcount(pfn + i, 1);
-        }
-        if (debug != null) {
-            debug.onSplit(pfn, order);
-        }
-        for (int i = used; i < (1 << order); i++) {
-            freePages(PageHandle.of(pfn + i, 0, pt.gen(pfn + i)), 0);
-        }
-        return PageHandle.of(pfn, 0, pt.gen(pfn));
+        return exact.allocPagesExact(size, gfp);
     }
 
-    /** {@code free_pages_exact(addr, size)}: frees the pages of an {@link #allocPagesExact} allocation. */
+    /**
+     * {@code free_pages_exact(addr, size)}: frees the pages of an {@link #allocPagesExact} allocation.
+     * Every page is checked before any is freed (misuse throws as {@link #freePages(long, int)} does).
+     */
     public void freePagesExact(long handle, long size) {
-        int used = (int) ((size + PageAllocConfig.PAGE_SIZE - 1) >>> PageAllocConfig.PAGE_SHIFT);
-        int pfn = PageHandle.pfn(handle);
-        checkFree(handle, 0);
-        for (int i = 1; i < used; i++) {
-            if (pfn + i >= pages) {
-                throw new ForeignPageFreeException("free_pages_exact: expected " + used + " pages from pfn 0x"
-                        + Integer.toHexString(pfn) + ", found the end of memory at 0x" + Integer.toHexString(pages));
-            }
-            checkFree(PageHandle.of(pfn + i, 0, pt.gen(pfn + i)), 0);
-        }
-        for (int i = 0; i < used; i++) {
-            freePages(PageHandle.of(pfn + i, 0, pt.gen(pfn + i)), 0);
-        }
+        exact.freePagesExact(handle, size);
     }
 
     /** {@code get_order(size)}. */
@@ -291,13 +214,13 @@ public final class PageAllocator implements AutoCloseable {
     // =================================================================== fast path
 
     /** {@code __alloc_frozen_pages_noprof()} + {@code prepare_alloc_pages()}. */
-    long allocInternal(int preferredNid, int gfp, int order, long nodemask) {
+    long allocInternal(Task task, int preferredNid, int gfp, int order, long nodemask) {
         AllocObserver obs = observer;
         if (obs == null) {
-            return allocTimed(preferredNid, gfp, order, nodemask);
+            return allocTimed(task, preferredNid, gfp, order, nodemask);
         }
         long t0 = System.nanoTime();
-        long h = allocTimed(preferredNid, gfp, order, nodemask);
+        long h = allocTimed(task, preferredNid, gfp, order, nodemask);
         obs.allocated(io.memscope.sched.Memalloc.currentGfpContext(gfp), order, System.nanoTime() - t0,
                 h != PageHandle.NULL);
         return h;
@@ -321,25 +244,20 @@ public final class PageAllocator implements AutoCloseable {
         this.observer = o;
     }
 
-    private long allocTimed(int preferredNid, int gfp, int order, long nodemask) {
+    private long allocTimed(Task task, int preferredNid, int gfp, int order, long nodemask) {
         if (order > Gfp.MAX_PAGE_ORDER) {
-            // WARN_ON_ONCE_GFP: silent with __GFP_NOWARN.
-            if ((gfp & Gfp.NOWARN) == 0) {
-                log.warnOnce("alloc_pages:order", AllocReports.orderTooLarge(order, gfp));
-            }
-            return PageHandle.NULL;
+            return orderTooLarge(gfp, order);
         }
         gfp &= Gfp.BITS_MASK; // gfp_allowed_mask after boot
-        Task task = Task.current();
         gfp = Memalloc.gfpContext(task.flags(), gfp);
         ZoneType zt = ZoneType.forGfp(gfp);
         if (zt == ZoneType.BAD) {
-            throw new InvalidGfpMaskException("gfp_zone: expected a valid zone-modifier combination, found "
-                    + AllocReports.gfpReport(gfp & Gfp.ZONEMASK) + " (GFP_ZONE_BAD)");
+            throw badZoneMask(gfp);
         }
         int highest = zt.ordinal();
         int mt = MigrateType.gfpMigratetypeIndex(gfp);
-        Zone[] zl = (gfp & Gfp.THISNODE) != 0 ? noFallbackList[preferredNid] : fallbackList[preferredNid];
+        int thisNode = (gfp & Gfp.THISNODE) != 0 ? 1 : 0;
+        Zone[] zl = thisNode != 0 ? noFallbackList[preferredNid] : fallbackList[preferredNid];
         int allocGfp = gfp;
         int allocFlags = AllocFlags.WMARK_LOW;
         long mask = nodemask;
@@ -361,7 +279,7 @@ public final class PageAllocator implements AutoCloseable {
             allocFlags |= AllocFlags.CMA;
         }
         allocFlags |= gfp & Gfp.KSWAPD_RECLAIM;
-        allocFlags |= nofragment(zl, highest, mask);
+        allocFlags |= mask == -1L ? nofragmentFlags[preferredNid][thisNode][highest] : layout.nofragment(zl, highest, mask);
         long h = getPageFromFreelist(allocGfp, order, allocFlags, zl, highest, mask, mt, task);
         if (h != PageHandle.NULL) {
             return h;
@@ -369,27 +287,23 @@ public final class PageAllocator implements AutoCloseable {
         return slow.allocSlowpath(gfp, order, new SlowPath.AllocContext(preferredNid, zl, highest, nodemask, mt), task);
     }
 
-    /**
-     * {@code alloc_flags_nofragment()}: ALLOC_NOFRAGMENT when the preferred zone is ZONE_NORMAL and a
-     * populated zone lies below it (the DMA32 zone absorbs fallbacks instead of Normal's pageblocks).
-     */
-    private int nofragment(Zone[] zl, int highest, long mask) {
-        Zone pref = firstZone(zl, highest, mask);
-        if (pref == null || pref.idx != ZoneType.NORMAL.ordinal()) {
-            return 0;
+    /** WARN_ON_ONCE_GFP for an order above MAX_PAGE_ORDER (silent with __GFP_NOWARN); NULL. Off the fast path. */
+    private long orderTooLarge(int gfp, int order) {
+        if ((gfp & Gfp.NOWARN) == 0) {
+            log.warnOnce("alloc_pages:order", AllocReports.orderTooLarge(order, gfp));
         }
-        Zone below = nodeZones[pref.nid][ZoneType.DMA32.ordinal()];
-        return below.populated() || nodeZones[pref.nid][0].populated() ? AllocFlags.NOFRAGMENT : 0;
+        return PageHandle.NULL;
+    }
+
+    /** The GFP_ZONE_BAD misuse, built off the fast path (string concatenation makes a method too big to inline). */
+    private static InvalidGfpMaskException badZoneMask(int gfp) {
+        return new InvalidGfpMaskException("gfp_zone: expected a valid zone-modifier combination, found "
+                + AllocReports.gfpReport(gfp & Gfp.ZONEMASK) + " (GFP_ZONE_BAD)");
     }
 
     /** {@code first_zones_zonelist()}: the first zone within highest and nodemask, or null. */
     static Zone firstZone(Zone[] zl, int highest, long mask) {
-        for (Zone z : zl) {
-            if (z.idx <= highest && (mask & (1L << z.nid)) != 0) {
-                return z;
-            }
-        }
-        return null;
+        return MemoryLayout.firstZone(zl, highest, mask);
     }
 
     /**
@@ -401,7 +315,8 @@ public final class PageAllocator implements AutoCloseable {
                              Task task) {
         for (;;) {
             boolean noFallback = (allocFlags & AllocFlags.NOFRAGMENT) != 0;
-            Zone preferred = firstZone(zl, highest, nodemask);
+            // Only a multi-node machine needs the preferred zone here (to stay on its node).
+            Zone preferred = noFallback && !singleNode ? firstZone(zl, highest, nodemask) : null;
             boolean restart = false;
             for (Zone zone : zl) {
                 if (zone.idx > highest || (nodemask & (1L << zone.nid)) == 0) {
@@ -410,7 +325,7 @@ public final class PageAllocator implements AutoCloseable {
                 if ((allocFlags & AllocFlags.CPUSET) != 0 && !cpusetZoneAllowed(zone, gfp, task)) {
                     continue;
                 }
-                if (noFallback && nodeZones.length > 1 && preferred != null && zone.nid != preferred.nid) {
+                if (preferred != null && zone.nid != preferred.nid) {
                     // Fragmenting the local node is preferred over using a remote one.
                     allocFlags &= ~AllocFlags.NOFRAGMENT;
                     restart = true;
@@ -476,7 +391,7 @@ public final class PageAllocator implements AutoCloseable {
     /** {@code rmqueue()}: per-CPU list for pcp orders, else the buddy under the zone lock. */
     int rmqueue(Zone zone, int order, int allocFlags, int mt, Task task) {
         if (PerCpuPages.allowedOrder(order)) {
-            PerCpuPages pcp = lockSlot(zone, task);
+            PerCpuPages pcp = slots.lockSlot(zone, task);
             if (pcp != null) {
                 int pfn;
                 try {
@@ -522,7 +437,7 @@ public final class PageAllocator implements AutoCloseable {
         if (debug != null) {
             debug.onAlloc(pfn, order);
         }
-        if ((gfp & Gfp.ZERO) != 0 || cfg.initOnAlloc()) {
+        if ((gfp & Gfp.ZERO) != 0 || initOnAlloc) {
             memory.asSlice((long) pfn << PageAllocConfig.PAGE_SHIFT, (long) PageAllocConfig.PAGE_SIZE << order).fill((byte) 0);
         }
         if ((gfp & Gfp.COMP) != 0 && order > 0) {
@@ -548,66 +463,12 @@ public final class PageAllocator implements AutoCloseable {
      * {@link WrongOrderFreeException}, {@link TailPageFreeException}, {@link StaleHandleException}.
      */
     public void freePages(long handle, int order) {
-        int pfn = checkFree(handle, order);
-        if (cfg.preemptRt() && !mightAlloc.checkFree(Task.current())) {
-            return; // refused and reported; the caller still owns the block
-        }
-        if (debug != null && debug.onFree(pfn, order)) {
-            return; // held in quarantine
-        }
-        releaseBlock(pfn, order, true);
+        free.freePages(handle, order);
     }
 
-    /** Validates a free and returns the pfn; throws the named misuse exception otherwise. */
-    private int checkFree(long handle, int order) {
-        int pfn = PageHandle.pfn(handle);
-        if (pfn < 0 || pfn >= pages) {
-            throw new ForeignPageFreeException("__free_pages: expected a pfn in 0x0..0x" + Integer.toHexString(pages - 1)
-                    + ", found " + PageHandle.toString(handle));
-        }
-        int w = pt.flagsWord(pfn);
-        int want = (STATE_ALLOC << STATE_SHIFT) | (order << ORDER_SHIFT);
-        if ((w & (STATE_MASK | ORDER_MASK)) != want || pt.gen(pfn) != PageHandle.generation(handle)) {
-            reports.badFree(handle, order); // always throws
-        }
-        return pfn;
-    }
-
-    /** Returns a checked block to the pcp list or the buddy ({@code free_frozen_pages}). Used by quarantine too. */
+    /** Returns a checked block to the pcp list or the buddy; the debug quarantine's way out. See {@link FreePath}. */
     void releaseBlock(int pfn, int order, boolean bumpGen) {
-        if ((pt.pageFlags(pfn) & PageTableDescriptor.FLAG_HEAD) != 0) {
-            for (int i = 1; i < (1 << order); i++) {
-                pt.clearPageFlags(pfn + i, PageTableDescriptor.FLAG_TAIL);
-            }
-        }
-        pt.resetOwner(pfn);
-        if (bumpGen) {
-            pt.bumpGen(pfn);
-        }
-        Zone zone = zoneOf(pfn);
-        if (PerCpuPages.allowedOrder(order)) {
-            int mt = zone.pageblockMtHint(pfn); // own copy: no read of another CPU's line
-            if (mt > MigrateType.RECLAIMABLE.ordinal()) {
-                mt = MigrateType.MOVABLE.ordinal(); // highatomic pages go to the movable pcp list
-            }
-            PerCpuPages pcp = lockSlot(zone, Task.current());
-            if (pcp != null) {
-                try {
-                    pcp.free(pfn, order, mt);
-                } finally {
-                    pcp.unlock();
-                }
-                return;
-            }
-        }
-        zone.lock.lock(); // free_one_page
-        try {
-            pt.clearBlock(pfn);
-            zone.freeOneBlock(pfn, order, zone.pageblockMt(pfn));
-            zone.buddyPgfree += 1L << order;
-        } finally {
-            zone.lock.unlock();
-        }
+        free.releaseBlock(pfn, order, bumpGen);
     }
 
     /**
@@ -616,21 +477,7 @@ public final class PageAllocator implements AutoCloseable {
      * Returns the number of pages drained.
      */
     public long drainAllPages() {
-        long n = 0;
-        for (Zone z : zones) {
-            for (PerCpuPages p : z.pcp) {
-                if (p.countRacy() == 0) {
-                    continue;
-                }
-                p.lockSpin();
-                try {
-                    n += p.drain();
-                } finally {
-                    p.unlock();
-                }
-            }
-        }
-        return n;
+        return slots.drainAll();
     }
 
     /**
@@ -650,14 +497,12 @@ public final class PageAllocator implements AutoCloseable {
      * {@link StaleHandleException} when the handle's block is no longer allocated to it.
      */
     public MemorySegment segment(long handle) {
-        int pfn = checkLive(handle);
-        return memory.asSlice((long) pfn << PageAllocConfig.PAGE_SHIFT,
-                (long) PageAllocConfig.PAGE_SIZE << PageHandle.order(handle));
+        return access.segment(handle);
     }
 
     /** Byte offset of the block in {@link #memory()}; checks the handle like {@link #segment(long)}. */
     public long address(long handle) {
-        return (long) checkLive(handle) << PageAllocConfig.PAGE_SHIFT;
+        return access.address(handle);
     }
 
     /** The machine's whole memory region. */
@@ -670,19 +515,6 @@ public final class PageAllocator implements AutoCloseable {
         return region;
     }
 
-    private int checkLive(long handle) {
-        int pfn = PageHandle.pfn(handle);
-        if (handle == PageHandle.NULL || pfn < 0 || pfn >= pages) {
-            throw new StaleHandleException("expected a live handle, found " + PageHandle.toString(handle));
-        }
-        int w = pt.flagsWord(pfn);
-        if (PageTableDescriptor.state(w) != STATE_ALLOC || pt.genOpaque(pfn) != PageHandle.generation(handle)
-                || PageTableDescriptor.order(w) != PageHandle.order(handle)) {
-            reports.staleHandle(handle); // throws
-        }
-        return pfn;
-    }
-
     // =================================================================== topology helpers
 
     /** The zone holding {@code pfn}. */
@@ -692,41 +524,7 @@ public final class PageAllocator implements AutoCloseable {
 
     /** The slot of the calling task on this machine ({@code smp_processor_id()}): dealt on first use, moved on contention. */
     int currentSlot() {
-        return slotOf(Task.current());
-    }
-
-    /** {@link #currentSlot()} for a task already at hand (saves the ThreadLocal lookup). */
-    int slotOf(Task t) {
-        int s = t.pcpSlot(this);
-        if (s < 0) {
-            // First use of this machine: slots are dealt round-robin, so N threads on N slots never
-            // share one (a hash of the thread id would put two of them together half of the time).
-            s = (slotCursor.getAndIncrement() & Integer.MAX_VALUE) % nSlots;
-            t.setPcpSlot(this, s);
-        }
-        return s;
-    }
-
-    /** The next slot to deal to a task that has not used this machine yet. */
-    private final java.util.concurrent.atomic.AtomicInteger slotCursor = new java.util.concurrent.atomic.AtomicInteger();
-
-    /**
-     * {@code pcp_spin_trylock} on the calling task's slot, else on its neighbour — to which the task
-     * then moves (a task migrating to a less busy CPU) — else null: the caller goes to the buddy.
-     */
-    private PerCpuPages lockSlot(Zone zone, Task task) {
-        int slot = slotOf(task);
-        PerCpuPages pcp = zone.pcp[slot];
-        if (pcp.tryLock()) {
-            return pcp;
-        }
-        int next = slot + 1 == nSlots ? 0 : slot + 1;
-        pcp = zone.pcp[next];
-        if (pcp.tryLock()) {
-            task.setPcpSlot(this, next);
-            return pcp;
-        }
-        return null;
+        return slots.slotOf(Task.current());
     }
 
     /**
@@ -734,7 +532,12 @@ public final class PageAllocator implements AutoCloseable {
      * {@code t} on this machine, dealt on first use. Saves nothing across machines.
      */
     public int cpuSlot(Task t) {
-        return slotOf(t);
+        return slots.slotOf(t);
+    }
+
+    /** The node a slot belongs to (slots are spread round-robin over nodes). */
+    public int slotNode(int slot) {
+        return slots.slotNode(slot);
     }
 
     /**
@@ -749,11 +552,6 @@ public final class PageAllocator implements AutoCloseable {
     /** The PREEMPT_RT rule for frees (no free under a raw spinlock or in hard IRQ/NMI); false when refused (reported). */
     public boolean mightFree(Task t) {
         return !cfg.preemptRt() || mightAlloc.checkFree(t);
-    }
-
-    /** The node a slot belongs to (slots are spread round-robin over nodes). */
-    public int slotNode(int slot) {
-        return slot % nodeZones.length;
     }
 
     /** The page table. */
@@ -803,11 +601,7 @@ public final class PageAllocator implements AutoCloseable {
 
     /** Pages currently on per-CPU lists of {@code zone} (racy). */
     long pcpPages(Zone zone) {
-        long n = 0;
-        for (PerCpuPages p : zone.pcp) {
-            n += p.countRacy();
-        }
-        return n;
+        return CpuSlots.pcpPages(zone);
     }
 
     private void addCounters(long[] v) {

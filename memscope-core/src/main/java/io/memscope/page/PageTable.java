@@ -74,7 +74,7 @@ public final class PageTable {
         return PageTableDescriptor.listMt(flagsWord(pfn));
     }
 
-    /** Sets state, order and list type of a block head, keeping page flags and pageblock type. */
+    /** Sets state, order and list type of a block head, keeping its page flags. */
     void setBlock(int pfn, int state, int order, int mt) {
         int i = (pfn << RECORD_SHIFT) + FLAGS_WORD;
         t[i] = withBlock(t[i], state, order, mt);
@@ -83,7 +83,7 @@ public final class PageTable {
     /** Clears state/order/list type of a page (it becomes an inner page of some block). */
     void clearBlock(int pfn) {
         int i = (pfn << RECORD_SHIFT) + FLAGS_WORD;
-        t[i] &= PAGE_FLAGS_MASK | PB_MT_MASK;
+        t[i] &= PAGE_FLAGS_MASK;
     }
 
     /** The page flags (bits 0-15) of a page. */
@@ -99,34 +99,6 @@ public final class PageTable {
     /** Clears page-flag bits; the caller owns the page. */
     public void clearPageFlags(int pfn, int bits) {
         t[(pfn << RECORD_SHIFT) + FLAGS_WORD] &= ~(bits & PAGE_FLAGS_MASK);
-    }
-
-    /**
-     * The pageblock migratetype as recorded in {@code pfn}'s own word. Every page of a pageblock
-     * carries a copy; the first page's is authoritative (see {@link #setPageblockMt}).
-     */
-    int pageblockMt(int pfn) {
-        return (flagsWord(pfn) & PB_MT_MASK) >>> PB_MT_SHIFT;
-    }
-
-    /**
-     * {@code set_pageblock_migratetype()}: writes the type into every page of the pageblock
-     * starting at {@code pbStartPfn}, with a CAS per page, because allocated pages in it may have
-     * their page flags changed concurrently by their owners (page cache, reclaim) through the
-     * atomic accessors. Called under the zone lock; rare (boot, stealing, merging blocks). The
-     * first page's value is authoritative for every path under the zone lock; the other copies
-     * serve the lock-free per-CPU free path as a hint (an owner's plain update of its own flags
-     * word racing with this CAS may leave its copy stale until the next change).
-     */
-    void setPageblockMt(int pbStartPfn, int mt) {
-        int end = Math.min(pages, pbStartPfn + Zone.PAGEBLOCK_PAGES);
-        for (int pfn = pbStartPfn; pfn < end; pfn++) {
-            int i = (pfn << RECORD_SHIFT) + FLAGS_WORD;
-            int w;
-            do {
-                w = (int) INTS.getVolatile(t, i);
-            } while (!INTS.compareAndSet(t, i, w, (w & ~PB_MT_MASK) | (mt << PB_MT_SHIFT)));
-        }
     }
 
     // ---- links ----

@@ -20,11 +20,9 @@ package io.memscope.page;
  *        19-22  order of the block this page heads (free block, pcp block,
  *               allocation); kernel: page_private() of a PageBuddy page
  *        23-25  migratetype of the list the block is on / was allocated from
- *        26-28  pageblock migratetype: a copy in every page of the
- *               pageblock (kernel: the pageblock_flags bitmap; a copy per
- *               page costs no byte and keeps the free path from reading
- *               the first page's line, which another CPU may be writing)
- *        29-31  spare
+ *        26-31  spare (the pageblock migratetype is not here but in the
+ *               zone's own array, see Zone#pageblockMt, as the kernel keeps
+ *               it in the pageblock_flags bitmap, not in struct page)
  *   1           _refcount
  *   2           next pfn on a free list or per-CPU list (-1 = none)
  *   3           prev pfn on a free list or per-CPU list (-1 = none)
@@ -107,10 +105,6 @@ public final class PageTableDescriptor {
     public static final int LIST_MT_SHIFT = 23;
     public static final int LIST_MT_MASK = 0x7 << LIST_MT_SHIFT;
 
-    // ---- pageblock migratetype, word 0 bits 26-28 (the same in every page of a pageblock) ----
-    public static final int PB_MT_SHIFT = 26;
-    public static final int PB_MT_MASK = 0x7 << PB_MT_SHIFT;
-
     /** Generation bits (word 7). */
     public static final int GEN_MASK = 0xffffff;
 
@@ -138,10 +132,10 @@ public final class PageTableDescriptor {
     }
 
     /**
-     * A flags word with the allocator fields replaced and the page flags and pageblock type kept.
+     * A flags word with the allocator fields replaced and the page flags kept.
      */
     public static int withBlock(int flagsWord, int state, int order, int mt) {
-        return (flagsWord & (PAGE_FLAGS_MASK | PB_MT_MASK))
+        return (flagsWord & PAGE_FLAGS_MASK)
                 | (state << STATE_SHIFT) | (order << ORDER_SHIFT) | (mt << LIST_MT_SHIFT);
     }
 

@@ -9,12 +9,11 @@ import java.lang.invoke.MethodHandles;
 import java.lang.invoke.VarHandle;
 
 /**
- * Padding before the hot fields (JCTools style: padding is its own class layer). Bytes, not longs:
- * since JDK 15 HotSpot fills holes in a superclass's layout (such as the 4 bytes after a
- * compressed object header) with a subclass's small fields, so with long padding the lock word
- * lands at offset 12 — on the cache line of whatever was allocated just before (the slot array
- * every thread reads), which made two threads on different slots share a line. 128 bytes cover
- * the adjacent-line prefetcher too.
+ * 128 bytes of padding before the hot fields (JCTools style: padding is its own class layer, made of
+ * bytes). Bytes, not longs: since JDK 15 the field layout fills holes of a superclass with fields of
+ * its subclasses, so with eight {@code long}s here the lock word landed in the 4-byte gap after the
+ * object header, in front of the padding. 128 rather than 64 bytes because the adjacent-line
+ * prefetcher pulls cache lines in pairs.
  */
 abstract class PcpPadBefore {
     byte b000, b001, b002, b003, b004, b005, b006, b007, b008, b009, b010, b011, b012, b013, b014, b015;
@@ -40,7 +39,7 @@ abstract class PcpHot extends PcpLockField {
     long pgfree;
 }
 
-/** Padding after the hot fields (bytes, for the same reason as before them). */
+/** 128 bytes of padding after the hot fields (see {@link PcpPadBefore}). */
 abstract class PcpPadAfter extends PcpHot {
     byte a000, a001, a002, a003, a004, a005, a006, a007, a008, a009, a010, a011, a012, a013, a014, a015;
     byte a016, a017, a018, a019, a020, a021, a022, a023, a024, a025, a026, a027, a028, a029, a030, a031;
@@ -81,8 +80,8 @@ final class PerCpuPages extends PcpPadAfter {
     static final int NR_LOWORDER_PCP_LISTS = MigrateType.PCPTYPES * (Gfp.PAGE_ALLOC_COSTLY_ORDER + 1);
     static final int NR_PCP_THP = 2;
     static final int NR_PCP_LISTS = NR_LOWORDER_PCP_LISTS + NR_PCP_THP;
-    /** Padding ints on each side of the heads array, so that two slots' arrays never share a line. */
-    private static final int PAD = 16;
+    /** Padding ints (128 bytes) on each side of the list ends, so that two slots' arrays never share a line pair. */
+    private static final int PAD = 32;
 
     static final VarHandle LOCK;
     private static final VarHandle PGALLOC;
@@ -204,6 +203,19 @@ final class PerCpuPages extends PcpPadAfter {
         ends[PAD + NR_PCP_LISTS + pindex] = pfn;
     }
 
+    /** {@link #unlink} for the head of list {@code pindex}, whose prev link is already NIL. */
+    private void unlinkHead(int pindex, int pfn) {
+        int n = pt.next(pfn);
+        ends[PAD + pindex] = n;
+        if (n == NIL) {
+            ends[PAD + NR_PCP_LISTS + pindex] = NIL;
+        } else {
+            pt.setPrev(n, NIL);
+        }
+        pt.setNext(pfn, NIL);
+        pt.clearBlock(pfn);
+    }
+
     /** Unlinks block {@code pfn} from list {@code pindex}. */
     private void unlink(int pindex, int pfn) {
         int p = pt.prev(pfn);
@@ -241,7 +253,7 @@ final class PerCpuPages extends PcpPadAfter {
                 return NIL;
             }
         }
-        unlink(pindex, pfn);
+        unlinkHead(pindex, pfn);
         count -= 1 << order;
         PGALLOC.setOpaque(this, pgalloc + (1L << order));
         return pfn;

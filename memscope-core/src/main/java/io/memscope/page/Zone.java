@@ -27,6 +27,14 @@ import java.util.concurrent.locks.ReentrantLock;
  * leave the buddy); {@code nrFreeHighatomic} equals the pages on HIGHATOMIC lists;
  * {@code nrReservedHighatomic} never exceeds 1% of the zone rounded up to a pageblock.
  *
+ * <p><b>Pageblock types.</b> The migratetype of each pageblock lives in the zone's own byte array
+ * ({@code zone->pageblock_flags} of a non-sparse kernel), not in the pageblock's first page record:
+ * that record belongs to whoever owns the first page, and on the per-CPU fast path the first page
+ * is often some thread's working page, rewritten on every allocation and free. Reading the type
+ * from there made every other thread that frees into the same pageblock miss on that line on
+ * every free (the two-thread scaling gap of issue 3), and retyping a pageblock was a plain
+ * read-modify-write of a word the page cache changes with atomic bit operations (a lost update).
+ *
  * <p>Concurrency: every mutator requires {@link #lock} held. {@code nrFreePages} is written with
  * release/opaque semantics and read lock-free by the watermark checks, like
  * {@code zone_page_state()}: a racy read may be slightly stale, never torn.
@@ -72,6 +80,13 @@ public final class Zone implements Watermarks.OrderProbe {
     final long[] watermark = new long[4];
     /** {@code lowmem_reserve[MAX_NR_ZONES]}. */
     final long[] lowmemReserve = new long[ZoneType.COUNT];
+    /**
+     * {@code pageblock_flags}: the migratetype of pageblock {@code i} of the zone. Written under
+     * {@link #lock} only; read under it by the buddy and without it by the free path, which (like
+     * the kernel's {@code free_frozen_pages}) only uses it to pick a per-CPU list and tolerates a
+     * type changed a moment later. A byte never tears.
+     */
+    private final byte[] pageblockFlags;
     /** Per-CPU pagesets of this zone, one per slot. */
     PerCpuPages[] pcp;
     int pcpHigh;
@@ -94,6 +109,7 @@ public final class Zone implements Watermarks.OrderProbe {
         this.pages = pages;
         this.pt = pt;
         this.area = new FreeArea(pt);
+        this.pageblockFlags = new byte[(pages + PAGEBLOCK_PAGES - 1) >> PAGEBLOCK_ORDER];
     }
 
     /** Node id. */
@@ -227,7 +243,7 @@ public final class Zone implements Watermarks.OrderProbe {
     /** Puts every page of the zone on the free lists as MAX_PAGE_ORDER blocks of type MOVABLE (boot: memblock_free_all). */
     void populate() {
         for (int pb = startPfn; pb < startPfn + pages; pb += PAGEBLOCK_PAGES) {
-            pt.setPageblockMt(pb, MOVABLE);
+            setPageblockMt(pb, MOVABLE);
         }
         for (int pfn = startPfn; pfn < startPfn + pages; pfn += 1 << Gfp.MAX_PAGE_ORDER) {
             area.add(pfn, Gfp.MAX_PAGE_ORDER, MOVABLE);
@@ -416,7 +432,7 @@ public final class Zone implements Watermarks.OrderProbe {
         int n = Math.max(1, 1 << (order - PAGEBLOCK_ORDER));
         int pb = pfn & ~(PAGEBLOCK_PAGES - 1);
         for (int i = 0; i < n; i++) {
-            pt.setPageblockMt(pb + i * PAGEBLOCK_PAGES, mt);
+            setPageblockMt(pb + i * PAGEBLOCK_PAGES, mt);
         }
     }
 
@@ -443,23 +459,18 @@ public final class Zone implements Watermarks.OrderProbe {
                 p += st == PageTableDescriptor.STATE_NONE ? 1 : 1 << pt.order(p);
             }
         }
-        pt.setPageblockMt(pb, newMt);
+        setPageblockMt(pb, newMt);
         return moved;
     }
 
-    /** The pageblock migratetype of {@code pfn} ({@code get_pfnblock_migratetype}). */
+    /** The pageblock migratetype of {@code pfn} ({@code get_pfnblock_migratetype}); see {@link #pageblockFlags}. */
     int pageblockMt(int pfn) {
-        return pt.pageblockMt(pfn & ~(PAGEBLOCK_PAGES - 1));
+        return pageblockFlags[(pfn - startPfn) >>> PAGEBLOCK_ORDER];
     }
 
-    /**
-     * The pageblock migratetype of {@code pfn} read from {@code pfn}'s own copy: for the lock-free
-     * per-CPU free path, which only picks a pcp list with it (the kernel reads its bitmap there
-     * without a lock too, and tolerates a stale type). Paths under the zone lock use
-     * {@link #pageblockMt}, the first page's value.
-     */
-    int pageblockMtHint(int pfn) {
-        return pt.pageblockMt(pfn);
+    /** {@code set_pageblock_migratetype()} for the pageblock holding {@code pfn}. Caller holds {@link #lock}. */
+    void setPageblockMt(int pfn, int mt) {
+        pageblockFlags[(pfn - startPfn) >>> PAGEBLOCK_ORDER] = (byte) mt;
     }
 
     // ------------------------------------------------------------------ free side
@@ -480,14 +491,14 @@ public final class Zone implements Watermarks.OrderProbe {
             }
             int buddyMt = mt;
             if (order >= PAGEBLOCK_ORDER) {
-                buddyMt = pt.pageblockMt(buddy);
+                buddyMt = pageblockMt(buddy);
                 if (mt != buddyMt && (!mergeable(mt) || !mergeable(buddyMt))) {
                     break;
                 }
             }
             area.del(buddy, order, PageTableDescriptor.listMt(bw));
             if (buddyMt != mt) {
-                pt.setPageblockMt(buddy, mt);
+                setPageblockMt(buddy, mt);
             }
             pfn &= buddy;
             order++;

@@ -95,9 +95,36 @@ public final class Task {
         this.thread = Thread.currentThread();
     }
 
+    /**
+     * Tasks by {@code threadId & (BY_TID.length - 1)}: a direct-mapped cache in front of
+     * {@link #CURRENT}. {@code ThreadLocal.get()} is a chain of seven dependent loads (thread, map,
+     * table, length, entry, referent, value) and the page allocator's fast path pays it on every
+     * allocation and every free; a hit here is three (thread, id, entry) plus a check that runs in
+     * parallel.
+     *
+     * <p>Races are benign: entries are written with plain stores by the thread the task belongs
+     * to, and a reader uses an entry only if its {@link #thread}, a final field, is the reader's own
+     * thread — final-field semantics make that field correct in any reference a reader can see, and
+     * a task it owns was written by itself. Two live threads whose ids collide evict each other and
+     * fall back to the ThreadLocal. The table keeps at most its length of finished threads' tasks
+     * reachable until they are evicted.
+     */
+    private static final Task[] BY_TID = new Task[4096];
+
     /** The calling thread's task ({@code current}). Never null; created on first use. */
     public static Task current() {
-        return CURRENT.get();
+        Thread t = Thread.currentThread();
+        Task k = BY_TID[(int) t.threadId() & (BY_TID.length - 1)];
+        if (k != null && k.thread == t) {
+            return k;
+        }
+        return currentSlow(t);
+    }
+
+    private static Task currentSlow(Thread t) {
+        Task k = CURRENT.get();
+        BY_TID[(int) t.threadId() & (BY_TID.length - 1)] = k;
+        return k;
     }
 
     /** The thread this task belongs to. */
