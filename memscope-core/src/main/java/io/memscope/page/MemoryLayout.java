@@ -33,7 +33,8 @@ final class MemoryLayout {
      * {@code alloc_flags_nofragment()} for every (node, THISNODE, highest zone) with no nodemask —
      * the only case on the fast path: {@code [nid][thisNode ? 1 : 0][highest]}.
      */
-    final int[][][] nofragmentFlags;
+    /** ALLOC_NOFRAGMENT per (node, THISNODE, highest zone) at {@code (nid << 1 | thisNode) * ZoneType.COUNT + highest}. */
+    final int[] nofragmentFlags;
 
     /** Lays out {@code cfg}'s zones over {@code pt}, sets their limits, fills their free lists and creates {@code nSlots} pcp sets per zone. */
     MemoryLayout(PageAllocConfig cfg, PageTable pt, int nSlots) {
@@ -76,11 +77,11 @@ final class MemoryLayout {
             fallbackList[n] = fb.toArray(Zone[]::new);
         }
         this.minFreeKbytes = setupWatermarks(cfg, nSlots);
-        this.nofragmentFlags = new int[nodes][2][ZoneType.COUNT];
+        this.nofragmentFlags = new int[nodes * 2 * ZoneType.COUNT];
         for (int n = 0; n < nodes; n++) {
             for (int z = 0; z < ZoneType.COUNT; z++) {
-                nofragmentFlags[n][0][z] = nofragment(fallbackList[n], z, -1L);
-                nofragmentFlags[n][1][z] = nofragment(noFallbackList[n], z, -1L);
+                nofragmentFlags[(n << 1) * ZoneType.COUNT + z] = nofragment(fallbackList[n], z, -1L);
+                nofragmentFlags[(n << 1 | 1) * ZoneType.COUNT + z] = nofragment(noFallbackList[n], z, -1L);
             }
         }
         for (Zone z : zones) {

@@ -92,7 +92,7 @@ public final class PageAllocator implements AutoCloseable {
     private final boolean initOnAlloc;
     /** The boot layout; its {@code nofragmentFlags} are read on every allocation. */
     private final MemoryLayout layout;
-    private final int[][][] nofragmentFlags;
+    private final int[] nofragmentFlags;
     private volatile boolean closed;
 
     /** Hooks the higher layers implement; nulls mean the defaults. */
@@ -216,9 +216,14 @@ public final class PageAllocator implements AutoCloseable {
     /** {@code __alloc_frozen_pages_noprof()} + {@code prepare_alloc_pages()}. */
     long allocInternal(Task task, int preferredNid, int gfp, int order, long nodemask) {
         AllocObserver obs = observer;
-        if (obs == null) {
-            return allocTimed(task, preferredNid, gfp, order, nodemask);
+        if (obs != null) {
+            return allocObserved(obs, task, preferredNid, gfp, order, nodemask);
         }
+        return allocTimed(task, preferredNid, gfp, order, nodemask);
+    }
+
+    /** {@link #allocInternal} with the observer told; a method of its own so the common path stays small. */
+    private long allocObserved(AllocObserver obs, Task task, int preferredNid, int gfp, int order, long nodemask) {
         long t0 = System.nanoTime();
         long h = allocTimed(task, preferredNid, gfp, order, nodemask);
         obs.allocated(io.memscope.sched.Memalloc.currentGfpContext(gfp), order, System.nanoTime() - t0,
@@ -258,8 +263,36 @@ public final class PageAllocator implements AutoCloseable {
         int mt = MigrateType.gfpMigratetypeIndex(gfp);
         int thisNode = (gfp & Gfp.THISNODE) != 0 ? 1 : 0;
         Zone[] zl = thisNode != 0 ? noFallbackList[preferredNid] : fallbackList[preferredNid];
+        if (!mightAlloc.check(gfp, task)) {
+            return PageHandle.NULL; // refused context (NMI, PREEMPT_RT atomic); reported
+        }
+        if (faultHook.shouldFailAllocPage(gfp, order)) {
+            return PageHandle.NULL;
+        }
+        int allocFlags = AllocFlags.WMARK_LOW | (gfp & Gfp.KSWAPD_RECLAIM)
+                | (mt == MigrateType.MOVABLE.ordinal() ? AllocFlags.CMA : 0);
+        long h;
+        if (nodemask == -1L && task.memsAllowed() == Task.ALL_NODES) {
+            // No nodemask and no cpuset: the common case, kept small enough to be inlined whole.
+            allocFlags |= nofragmentFlags[(preferredNid << 1 | thisNode) * ZoneType.COUNT + highest];
+            h = getPageFromFreelist(gfp, order, allocFlags, zl, highest, -1L, mt, task);
+        } else {
+            h = allocRestricted(task, gfp, order, allocFlags, zl, highest, nodemask, mt);
+        }
+        if (h != PageHandle.NULL) {
+            return h;
+        }
+        return slow.allocSlowpath(gfp, order, new SlowPath.AllocContext(preferredNid, zl, highest, nodemask, mt), task);
+    }
+
+    /**
+     * The first attempt under a caller's nodemask or the task's cpuset ({@code prepare_alloc_pages}
+     * with {@code cpusets_enabled()}): __GFP_HARDWALL, and the task's mems_allowed as the nodemask
+     * in task context or ALLOC_CPUSET otherwise (an interrupt uses any node).
+     */
+    private long allocRestricted(Task task, int gfp, int order, int allocFlags, Zone[] zl, int highest, long nodemask,
+                                 int mt) {
         int allocGfp = gfp;
-        int allocFlags = AllocFlags.WMARK_LOW;
         long mask = nodemask;
         if (task.memsAllowed() != Task.ALL_NODES) { // cpusets_enabled()
             allocGfp |= Gfp.HARDWALL;
@@ -269,22 +302,8 @@ public final class PageAllocator implements AutoCloseable {
                 allocFlags |= AllocFlags.CPUSET;
             }
         }
-        if (!mightAlloc.check(gfp, task)) {
-            return PageHandle.NULL; // refused context (NMI, PREEMPT_RT atomic); reported
-        }
-        if (faultHook.shouldFailAllocPage(gfp, order)) {
-            return PageHandle.NULL;
-        }
-        if (mt == MigrateType.MOVABLE.ordinal()) {
-            allocFlags |= AllocFlags.CMA;
-        }
-        allocFlags |= gfp & Gfp.KSWAPD_RECLAIM;
-        allocFlags |= mask == -1L ? nofragmentFlags[preferredNid][thisNode][highest] : layout.nofragment(zl, highest, mask);
-        long h = getPageFromFreelist(allocGfp, order, allocFlags, zl, highest, mask, mt, task);
-        if (h != PageHandle.NULL) {
-            return h;
-        }
-        return slow.allocSlowpath(gfp, order, new SlowPath.AllocContext(preferredNid, zl, highest, nodemask, mt), task);
+        allocFlags |= layout.nofragment(zl, highest, mask);
+        return getPageFromFreelist(allocGfp, order, allocFlags, zl, highest, mask, mt, task);
     }
 
     /** WARN_ON_ONCE_GFP for an order above MAX_PAGE_ORDER (silent with __GFP_NOWARN); NULL. Off the fast path. */
