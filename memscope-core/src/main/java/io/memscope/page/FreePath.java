@@ -68,14 +68,10 @@ final class FreePath {
 
     /** Returns a checked block to the pcp list or the buddy ({@code free_frozen_pages}). Used by quarantine too. */
     void releaseBlock(int pfn, int order, boolean bumpGen) {
-        if ((pt.pageFlags(pfn) & PageTableDescriptor.FLAG_HEAD) != 0) {
+        if ((pt.releaseRecord(pfn, bumpGen) & PageTableDescriptor.FLAG_HEAD) != 0) {
             for (int i = 1; i < (1 << order); i++) {
                 pt.clearPageFlags(pfn + i, PageTableDescriptor.FLAG_TAIL);
             }
-        }
-        pt.resetOwner(pfn);
-        if (bumpGen) {
-            pt.bumpGen(pfn);
         }
         Zone zone = a.zoneOf(pfn);
         if (PerCpuPages.allowedOrder(order)) {

@@ -451,8 +451,15 @@ public final class PageAllocator implements AutoCloseable {
 
     /** {@code prep_new_page()}: refcount 1, debug checks, zeroing, compound marking. Returns the handle. */
     private long prepNewPage(int pfn, int order, int gfp, int mt) {
-        pt.setBlock(pfn, STATE_ALLOC, order, mt);
-        pt.setRefcount(pfn, 1);
+        int gen = pt.prepAllocated(pfn, STATE_ALLOC, order, mt);
+        if (debug != null || initOnAlloc || (gfp & (Gfp.ZERO | Gfp.COMP)) != 0) {
+            prepNewPageExtra(pfn, order, gfp);
+        }
+        return PageHandle.of(pfn, order, gen);
+    }
+
+    /** The rest of {@code prep_new_page()}: debug checks, zeroing, compound marking (out of line: rare, and large once compiled). */
+    private void prepNewPageExtra(int pfn, int order, int gfp) {
         if (debug != null) {
             debug.onAlloc(pfn, order);
         }
@@ -465,7 +472,6 @@ public final class PageAllocator implements AutoCloseable {
                 pt.setPageFlags(pfn + i, PageTableDescriptor.FLAG_TAIL);
             }
         }
-        return PageHandle.of(pfn, order, pt.gen(pfn));
     }
 
     // =================================================================== free path

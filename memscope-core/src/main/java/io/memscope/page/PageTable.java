@@ -188,14 +188,39 @@ public final class PageTable {
         t[i] = nextGen(t[i]);
     }
 
-    /** Resets the owner fields of a page being freed (mapping, index, private, refcount, page flags). */
-    void resetOwner(int pfn) {
+    /**
+     * {@code prep_new_page()}'s record writes in one pass: block head in state ALLOC of
+     * {@code order} from list {@code mt} (page flags kept), refcount 1. Returns the generation,
+     * for the handle. The caller owns the block.
+     */
+    int prepAllocated(int pfn, int state, int order, int mt) {
         int b = pfn << RECORD_SHIFT;
-        t[b + FLAGS_WORD] &= ~PAGE_FLAGS_MASK;
+        int[] t = this.t;
+        int gen = t[b + GEN_WORD]; // the record's last word first: one bounds check covers the others
+        t[b + FLAGS_WORD] = withBlock(t[b + FLAGS_WORD], state, order, mt);
+        t[b + REFCOUNT_WORD] = 1;
+        return gen;
+    }
+
+    /**
+     * The record writes of {@code __free_pages} in one pass: owner fields, refcount and page flags
+     * reset (block state, order and list type kept), generation advanced when {@code bumpGen}.
+     * Returns the flags word as it was (the caller checks PG_head). The caller owns the block.
+     */
+    int releaseRecord(int pfn, boolean bumpGen) {
+        int b = pfn << RECORD_SHIFT;
+        int[] t = this.t;
+        int gen = t[b + GEN_WORD];
+        if (bumpGen) {
+            t[b + GEN_WORD] = nextGen(gen);
+        }
+        int w = t[b + FLAGS_WORD];
+        t[b + FLAGS_WORD] = w & ~PAGE_FLAGS_MASK;
         t[b + REFCOUNT_WORD] = 0;
         t[b + MAPPING_WORD] = 0;
         t[b + INDEX_WORD] = 0;
         t[b + PRIVATE_WORD] = 0;
+        return w;
     }
 
     // ---- atomic page flags: set_bit/clear_bit/test_and_set_bit on page->flags ----
