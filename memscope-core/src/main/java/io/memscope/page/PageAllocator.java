@@ -542,6 +542,21 @@ public final class PageAllocator implements AutoCloseable {
 
     // =================================================================== topology helpers
 
+    /**
+     * Metadata whose size grows with memory, in bytes: the page table (32 bytes per page), the
+     * pageblock migratetype maps (one byte per 512 pages, the kernel's {@code pageblock_flags})
+     * and the zone map (one 4-byte reference per MAX_ORDER block, with compressed oops). Fixed-size
+     * structures (zones, free-list heads, per-CPU lists) are not counted; they do not depend on the
+     * memory size.
+     */
+    public long metadataBytes() {
+        long n = pt.bytes() + (long) zoneByChunk.length * Integer.BYTES;
+        for (Zone z : zones) {
+            n += z.pageblockMapBytes();
+        }
+        return n;
+    }
+
     /** The zone holding {@code pfn}. */
     public Zone zoneOf(int pfn) {
         return zoneByChunk[pfn >>> Gfp.MAX_PAGE_ORDER];

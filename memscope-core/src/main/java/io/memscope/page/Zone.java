@@ -463,6 +463,11 @@ public final class Zone implements Watermarks.OrderProbe {
         return moved;
     }
 
+    /** Bytes of the zone's pageblock migratetype map (one byte per pageblock). */
+    long pageblockMapBytes() {
+        return pageblockFlags.length;
+    }
+
     /** The pageblock migratetype of {@code pfn} ({@code get_pfnblock_migratetype}); see {@link #pageblockFlags}. */
     int pageblockMt(int pfn) {
         return pageblockFlags[(pfn - startPfn) >>> PAGEBLOCK_ORDER];
