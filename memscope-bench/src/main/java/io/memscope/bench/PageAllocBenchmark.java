@@ -33,6 +33,9 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code nettyAdaptive} / {@code nettyPooled}: {@code directBuffer(4096)} + {@code release()}
  *       with Netty 4.2's default settings.</li>
  *   <li>{@code arenaConfined}: {@code Arena.ofConfined().allocate(4096)} + {@code close()}.</li>
+ *   <li>{@code unsafeMalloc}: {@code Unsafe.allocateMemory(4096)} + {@code freeMemory} (malloc).</li>
+ *   <li>{@code memscopeBuddySplitMerge}: order 4, which no per-CPU list caches: split on every
+ *       allocation, merged on every free, under the zone lock.</li>
  *   <li>{@code floorArrayStack}: popping and pushing the address of a pre-sliced page on a bare
  *       array stack — the practical floor of any page pool, single-threaded and unsynchronised.</li>
  *   <li>{@code floorArrayStackTwoThreads}: the same on two threads, one stack each — how far two
@@ -48,7 +51,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @OutputTimeUnit(TimeUnit.NANOSECONDS)
 @Warmup(iterations = 3, time = 1)
 @Measurement(iterations = 5, time = 1)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED"})
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "--sun-misc-unsafe-memory-access=allow"})
 public class PageAllocBenchmark {
     private MemoryManager mm;
     private PooledByteBufAllocator pooled;
@@ -123,6 +126,38 @@ public class PageAllocBenchmark {
         long h = mm.allocPages(Gfp.KERNEL, 9);
         mm.freePages(h, 9);
         return h;
+    }
+
+    /**
+     * Order 4 is above the orders cached per CPU, so each allocation goes to the buddy under the
+     * zone lock and splits a larger free block ({@code expand}), and each free merges it back: the
+     * cost of an allocation that the per-CPU lists cannot serve.
+     */
+    @Benchmark
+    public long memscopeBuddySplitMerge() {
+        long h = mm.allocPages(Gfp.KERNEL, 4);
+        mm.freePages(h, 4);
+        return h;
+    }
+
+    /** {@code sun.misc.Unsafe.allocateMemory(4096)} + {@code freeMemory}: the C library's malloc. */
+    @Benchmark
+    public long unsafeMalloc() {
+        long a = UNSAFE.allocateMemory(4096);
+        UNSAFE.freeMemory(a);
+        return a;
+    }
+
+    private static final sun.misc.Unsafe UNSAFE;
+
+    static {
+        try {
+            java.lang.reflect.Field f = sun.misc.Unsafe.class.getDeclaredField("theUnsafe");
+            f.setAccessible(true);
+            UNSAFE = (sun.misc.Unsafe) f.get(null);
+        } catch (ReflectiveOperationException e) {
+            throw new ExceptionInInitializerError(e);
+        }
     }
 
     @Benchmark
