@@ -190,14 +190,17 @@ public final class PageTable {
 
     /**
      * {@code prep_new_page()}'s record writes in one pass: block head in state ALLOC of
-     * {@code order} from list {@code mt} (page flags kept), refcount 1. Returns the generation,
-     * for the handle. The caller owns the block.
+     * {@code order} from list {@code mt}, refcount 1. Returns the generation, for the handle. The
+     * caller owns the block. A free block has no page flags ({@link #releaseRecord} cleared them,
+     * as the kernel's {@code check_new_page} expects {@code PAGE_FLAGS_CHECK_AT_PREP} clear), so
+     * the flags word is written whole: the allocation does not wait on the store that took the
+     * block off its list.
      */
     int prepAllocated(int pfn, int state, int order, int mt) {
         int b = pfn << RECORD_SHIFT;
         int[] t = this.t;
         int gen = t[b + GEN_WORD]; // the record's last word first: one bounds check covers the others
-        t[b + FLAGS_WORD] = withBlock(t[b + FLAGS_WORD], state, order, mt);
+        t[b + FLAGS_WORD] = withBlock(0, state, order, mt);
         t[b + REFCOUNT_WORD] = 1;
         return gen;
     }

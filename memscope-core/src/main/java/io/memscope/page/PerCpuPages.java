@@ -175,10 +175,15 @@ final class PerCpuPages extends PcpPadAfter {
         return ends[PAD + NR_PCP_LISTS + pindex];
     }
 
-    /** Links block {@code pfn} at the head (hot end) of list {@code pindex}. */
+    /**
+     * Links block {@code pfn} at the head (hot end) of list {@code pindex}. The caller has just
+     * released the record ({@link PageTable#releaseRecord}), so its page flags are clear and the
+     * flags word is written whole rather than read and modified: one store, and no dependency on
+     * the store the release made a moment before.
+     */
     void pushHead(int pindex, int pfn, int order, int mt) {
         int h = ends[PAD + pindex];
-        pt.setBlock(pfn, STATE_PCP, order, mt);
+        pt.setFlagsWord(pfn, PageTableDescriptor.withBlock(0, STATE_PCP, order, mt));
         pt.setPrev(pfn, NIL);
         pt.setNext(pfn, h);
         if (h == NIL) {
@@ -203,7 +208,11 @@ final class PerCpuPages extends PcpPadAfter {
         ends[PAD + NR_PCP_LISTS + pindex] = pfn;
     }
 
-    /** {@link #unlink} for the head of list {@code pindex}, whose prev link is already NIL. */
+    /**
+     * {@link #unlink} for the head of list {@code pindex}, whose prev link is already NIL. Blocks on
+     * a per-CPU list have no page flags (the free path cleared them), so the flags word is stored
+     * whole, not read and modified.
+     */
     private void unlinkHead(int pindex, int pfn) {
         int n = pt.next(pfn);
         ends[PAD + pindex] = n;
@@ -213,7 +222,7 @@ final class PerCpuPages extends PcpPadAfter {
             pt.setPrev(n, NIL);
         }
         pt.setNext(pfn, NIL);
-        pt.clearBlock(pfn);
+        pt.setFlagsWord(pfn, 0);
     }
 
     /** Unlinks block {@code pfn} from list {@code pindex}. */

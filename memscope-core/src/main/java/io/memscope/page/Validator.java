@@ -98,6 +98,7 @@ final class Validator {
                     if (!cover(covered, z, p, o, "free")) {
                         continue;
                     }
+                    checkNoPageFlags(z, p, w, "free block");
                     if (z.pageblockMt(p) != mt) {
                         error(z + ": free block pfn 0x" + Integer.toHexString(p) + " on type " + mt
                                 + " list but its pageblock is type " + z.pageblockMt(p));
@@ -149,6 +150,7 @@ final class Validator {
                                 + " but its head says " + PageTableDescriptor.stateName(PageTableDescriptor.state(w))
                                 + " order " + PageTableDescriptor.order(w));
                     }
+                    checkNoPageFlags(z, p, w, "pcp block");
                     cover(covered, z, p, o, "pcp");
                     n += 1L << o;
                     if (n > z.pages) {
@@ -187,6 +189,18 @@ final class Validator {
         if (pgalloc - pgfree != allocated) {
             error(z + ": pgalloc " + pgalloc + " - pgfree " + pgfree + " = " + (pgalloc - pgfree)
                     + " but " + allocated + " page(s) are allocated");
+        }
+    }
+
+    /**
+     * A free block carries no page flags: the free path clears them ({@code free_pages_prepare}),
+     * {@code check_new_page} would call a set one a bad page, and the allocation paths write the
+     * head's flags word whole on that assumption.
+     */
+    private void checkNoPageFlags(Zone z, int pfn, int w, String what) {
+        if ((w & PageTableDescriptor.PAGE_FLAGS_MASK) != 0) {
+            error(z + ": " + what + " pfn 0x" + Integer.toHexString(pfn) + " has page flags 0x"
+                    + Integer.toHexString(w & PageTableDescriptor.PAGE_FLAGS_MASK) + ", expected none");
         }
     }
 
