@@ -172,9 +172,17 @@ final class ScopeStack {
         return new UnbalancedScopeException(problem, expected(task), actual);
     }
 
+    /**
+     * A scope closed on a thread that does not own it. The expected side names the scope and
+     * where its own thread opened it; that slot belongs to the other thread, so it is read racily
+     * — good enough for an error message, and nothing is changed on either task.
+     */
     static UnbalancedScopeException wrongThread(MemallocScope scope, Task current) {
+        ScopeStack owner = scope.task.scopes;
+        int at = owner.indexOf(scope.tag);
+        String opened = at >= 0 ? owner.describeSlot(at) : ScopeStack.describeTag(scope.tag) + " (already closed)";
         return new UnbalancedScopeException("scope closed on another thread",
-                "close of " + scope + " on its own thread",
+                "close of " + opened + " on its own thread " + scope.task,
                 "close on " + current + " at " + callerFrame());
     }
 

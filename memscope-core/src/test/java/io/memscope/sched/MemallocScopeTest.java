@@ -123,6 +123,114 @@ class MemallocScopeTest {
         }
     }
 
+    /**
+     * Property: a scope is visible only to the thread that opened it. Each trial starts a seeded
+     * mix of platform and virtual threads; each thread runs its own random nest of scopes
+     * (try-with-resources, raw save/restore and {@code flagsDo}), parks or yields between steps
+     * so that virtual threads change carriers, and at every step checks that
+     * {@code currentGfpContext(GFP_KERNEL)} is what its own nest alone implies.
+     */
+    @Test
+    void everyThreadSeesOnlyItsOwnScopesUnderRandomNesting() {
+        io.memscope.testkit.Property.forAll("scope isolation across threads", 20, rnd -> {
+            int threads = 4 + rnd.nextInt(12);
+            long[] seeds = new long[threads];
+            boolean[] virtual = new boolean[threads];
+            for (int i = 0; i < threads; i++) {
+                seeds[i] = rnd.nextLong();
+                virtual[i] = rnd.nextBoolean();
+            }
+            CountDownLatch start = new CountDownLatch(1);
+            AtomicReference<Throwable> failure = new AtomicReference<>();
+            Thread[] ts = new Thread[threads];
+            for (int i = 0; i < threads; i++) {
+                final long seed = seeds[i];
+                Runnable body = () -> {
+                    try {
+                        start.await();
+                        nest(new java.util.SplittableRandom(seed), 0, 0);
+                        if (Task.current().flags() != 0 || Task.current().openScopeDepth() != 0) {
+                            throw new AssertionError("scope state left behind: flags 0x"
+                                    + Integer.toHexString(Task.current().flags()));
+                        }
+                    } catch (Throwable e) {
+                        failure.compareAndSet(null, e);
+                    }
+                };
+                ts[i] = virtual[i] ? Thread.ofVirtual().start(body) : Thread.ofPlatform().start(body);
+            }
+            start.countDown();
+            for (Thread t : ts) {
+                try {
+                    t.join();
+                } catch (InterruptedException e) {
+                    throw new AssertionError(e);
+                }
+            }
+            if (failure.get() != null) {
+                throw new AssertionError(failure.get());
+            }
+        });
+    }
+
+    /** One level of a random nest: {@code pf} is what the enclosing levels of this thread set. */
+    private static void nest(java.util.SplittableRandom r, int depth, int pf) {
+        expectContext(pf);
+        if (depth == 4) {
+            return;
+        }
+        int steps = 1 + r.nextInt(3);
+        for (int i = 0; i < steps; i++) {
+            int which = r.nextInt(4);
+            switch (which) {
+                case 0 -> {
+                    try (var s = Memalloc.nofsScope()) {
+                        pause(r);
+                        nest(r, depth + 1, pf | Task.PF_MEMALLOC_NOFS);
+                    }
+                }
+                case 1 -> {
+                    int cookie = Memalloc.memallocNoioSave();
+                    pause(r);
+                    nest(r, depth + 1, pf | Task.PF_MEMALLOC_NOIO);
+                    Memalloc.memallocNoioRestore(cookie);
+                }
+                case 2 -> Memalloc.flagsDo(Task.PF_MEMALLOC_PIN, () -> {
+                    pause(r);
+                    nest(r, depth + 1, pf | Task.PF_MEMALLOC_PIN);
+                });
+                default -> pause(r);
+            }
+            expectContext(pf);
+        }
+    }
+
+    private static void expectContext(int pf) {
+        int want = Gfp.HIGHUSER_MOVABLE;
+        if ((pf & Task.PF_MEMALLOC_NOIO) != 0) {
+            want &= ~(Gfp.IO | Gfp.FS);
+        } else if ((pf & Task.PF_MEMALLOC_NOFS) != 0) {
+            want &= ~Gfp.FS;
+        }
+        if ((pf & Task.PF_MEMALLOC_PIN) != 0) {
+            want &= ~Gfp.MOVABLE;
+        }
+        int got = Memalloc.currentGfpContext(Gfp.HIGHUSER_MOVABLE);
+        if (got != want) {
+            throw new AssertionError(Thread.currentThread() + " with its own flags 0x" + Integer.toHexString(pf)
+                    + " expected 0x" + Integer.toHexString(want) + ", found 0x" + Integer.toHexString(got));
+        }
+    }
+
+    /** Gives the carrier away now and then, so that virtual threads resume on another one. */
+    private static void pause(java.util.SplittableRandom r) {
+        switch (r.nextInt(3)) {
+            case 0 -> Thread.yield();
+            case 1 -> java.util.concurrent.locks.LockSupport.parkNanos(10_000L);
+            default -> { }
+        }
+    }
+
     @Test
     void scopesOnManyVirtualThreadsStayIndependent() throws Exception {
         int n = 200;

@@ -98,8 +98,14 @@ class UnbalancedScopeTest {
             otherFlags.set(Task.current().flags());
         });
         t.join();
+        // Both origins: where the owner opened the scope (scope debugging is on in the test
+        // build) and where the other thread tried to close it.
         assertThat(thrown.get()).isInstanceOf(UnbalancedScopeException.class)
-                .hasMessageContaining("scope closed on another thread");
+                .hasMessageContaining("scope closed on another thread")
+                .hasMessageContaining("memalloc_nofs_save #")
+                .hasMessageContaining("opened at " + getClass().getName() + ".closeOnAnotherThreadIsRefusedAndBothTasksKeepTheirFlags")
+                .hasMessageContaining("close on ")
+                .hasMessageContaining(" at " + getClass().getName() + ".lambda$closeOnAnotherThreadIsRefusedAndBothTasksKeepTheirFlags");
         assertThat(otherFlags.get()).isZero();
         assertThat(Task.current().hasFlags(Task.PF_MEMALLOC_NOFS)).isTrue();
         s.close();
