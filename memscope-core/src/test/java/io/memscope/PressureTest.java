@@ -13,6 +13,7 @@ import io.memscope.reclaim.ShrinkControl;
 import io.memscope.reclaim.Shrinker;
 import io.memscope.reclaim.ShrinkerCallbacks;
 import io.memscope.stat.VmItem;
+import io.memscope.testkit.ProgressWatchdog;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -37,12 +38,18 @@ import org.junit.jupiter.api.io.TempDir;
  * a shrinker-backed cache and file writeback, for {@code memscope.b2.seconds} (default 30).
  *
  * <ul>
- *   <li>0 deadlocks: the hung-task watchdog runs throughout; any report fails the test (with the
- *       report, which carries the blocked tasks' stacks);</li>
+ *   <li>0 deadlocks: two watchdogs run throughout. The hung-task detector reports tasks blocked in
+ *       memscope's sleeping locks; a {@link ProgressWatchdog} over the reads and writes done trips
+ *       when nothing moves for {@code memscope.b2.stall.seconds} (default 20), whatever the threads
+ *       wait on (page locks, writeback, throttles). Either fails the test, the second with a dump
+ *       of every platform and virtual thread; threads that do not stop when asked fail it with the
+ *       same dump;</li>
  *   <li>0 lost pages: {@code validate() == 0} and the machine closes without a leak;</li>
- *   <li>every dirty page written before it is freed: after the final writeback every clean→dirty
- *       transition was followed by a completed write ({@code nr_dirtied == nr_written}), and the
- *       file contents prove no newer version was dropped;</li>
+ *   <li>every dirty page written before it is freed: the page cache WARNs
+ *       ({@code filemap_unaccount_folio}) when a dirty page leaves it, and the run must end with no
+ *       warning at all; after the final writeback every clean→dirty transition was followed by a
+ *       completed write ({@code nr_dirtied == nr_written}), and the file contents prove no newer
+ *       version was dropped;</li>
  *   <li>the files on disk are byte-equal to the last version each block's owner wrote.</li>
  * </ul>
  * Each block has one writer (blocks are partitioned among writers), so "the last version written"
@@ -120,8 +127,10 @@ class PressureTest {
             AtomicLong writes = new AtomicLong();
             AtomicLong reads = new AtomicLong();
             List<Thread> threads = new ArrayList<>();
+            Duration stall = Duration.ofSeconds(Long.getLong("memscope.b2.stall.seconds", 20));
             try (HungTaskDetector watchdog = new HungTaskDetector(mm.lockdep(), Duration.ofSeconds(10),
-                    Duration.ofSeconds(1), 10).start()) {
+                    Duration.ofSeconds(1), 10).start();
+                 ProgressWatchdog progress = ProgressWatchdog.start(() -> writes.get() + reads.get(), stall)) {
                 for (int w = 0; w < writersTotal; w++) {
                     int me = w;
                     Runnable writer = () -> {
@@ -178,17 +187,27 @@ class PressureTest {
                     }));
                 }
                 long end = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
-                while (System.nanoTime() < end && failures.isEmpty()
+                while (System.nanoTime() < end && failures.isEmpty() && !progress.tripped()
                         && !mm.log().dmesg().contains("blocked for more than")) {
                     Thread.sleep(100);
                 }
+                if (progress.tripped()) {
+                    failures.add("deadlock: " + progress.dump());
+                }
                 stop.set(true);
+                long joinDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);
+                List<String> stuck = new ArrayList<>();
                 for (Thread t : threads) {
-                    t.join(TimeUnit.SECONDS.toMillis(60));
+                    t.join(Math.max(1, TimeUnit.NANOSECONDS.toMillis(joinDeadline - System.nanoTime())));
                     if (t.isAlive()) {
-                        failures.add("thread " + t.getName() + " did not stop");
+                        stuck.add(t.getName());
                     }
                 }
+                if (!stuck.isEmpty()) {
+                    failures.add(stuck.size() + " thread(s) did not stop within 60 s of the stop request: " + stuck
+                            + "; all threads:\n" + ProgressWatchdog.allThreads());
+                }
+                assertThat(failures).isEmpty();
                 assertThat(mm.log().dmesg()).as("hung-task watchdog").doesNotContain("blocked for more than");
             }
             System.out.printf("B2: %d writes, %d reads, pgsteal kswapd %d direct %d, pgscan kswapd %d direct %d  free %d cache %d allocstall %d%n",
@@ -213,6 +232,8 @@ class PressureTest {
             for (AddressSpace as : files) {
                 as.evict();
             }
+            assertThat(mm.log().warnCount()).as("warnings (a dirty page leaving the page cache is one):%n%s",
+                    mm.log().dmesg()).isZero();
             for (Long h; (h = cache.pollFirst()) != null; ) {
                 mm.freePages(h, 0);
             }

@@ -55,6 +55,18 @@ public enum VmItem {
         return kernelName;
     }
 
+    /**
+     * True for a state item — a count of pages in some state that goes up and down (the kernel's
+     * zone and node state items such as {@code nr_free_pages}) — false for an event counter that
+     * only grows ({@code pgalloc_*}, {@code pgscan_*}, and {@code nr_vmscan_write}, which the kernel
+     * names like state but only ever increments). A difference of two snapshots means something
+     * only for event counters.
+     */
+    public boolean isState() {
+        return this == NR_FREE_PAGES || this == NR_INACTIVE_FILE || this == NR_ACTIVE_FILE
+                || this == NR_ISOLATED_FILE;
+    }
+
     /** {@code pgalloc_<zone>} for zone index {@code zoneIdx} (0 = DMA .. 3 = Movable). */
     public static VmItem pgalloc(int zoneIdx) {
         return VALUES[PGALLOC_DMA.ordinal() + zoneIdx];

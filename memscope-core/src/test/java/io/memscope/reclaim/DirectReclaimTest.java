@@ -94,7 +94,7 @@ class DirectReclaimTest {
         try (ReclaimTestMachine m = new ReclaimTestMachine(64L << 20, false)) {
             List<Integer> masks = new CopyOnWriteArrayList<>();
             AtomicInteger fsWork = new AtomicInteger();
-            m.mm.shrinkers().register("sb-fake", new ShrinkerCallbacks() {
+            Shrinker fs = m.mm.shrinkers().register("sb-fake", new ShrinkerCallbacks() {
                 @Override public long countObjects(ShrinkControl sc) { masks.add(sc.gfpMask()); return 1000; }
                 @Override public long scanObjects(ShrinkControl sc) {
                     if ((sc.gfpMask() & Gfp.FS) == 0) {
@@ -109,6 +109,13 @@ class DirectReclaimTest {
             }
             assertThat(masks).isNotEmpty().allMatch(g -> g == Gfp.NOFS);
             assertThat(fsWork.get()).isZero();
+            // The refused work is not lost: do_shrink_slab() carried it in nr_deferred, and the
+            // next reclaim that may enter the filesystem does it.
+            long deferred = fs.nrDeferred(0);
+            assertThat(deferred).as("work deferred by the NOFS scope").isPositive();
+            m.tryToFreePages(Gfp.KERNEL);
+            assertThat(fsWork.get()).as("a GFP_KERNEL reclaim outside the scope scans the FS cache").isPositive();
+            assertThat(fs.nrDeferred(0)).as("and consumes the deferred work").isLessThan(deferred);
         }
     }
 

@@ -20,7 +20,8 @@ import picocli.CommandLine.Spec;
  * back), reader threads fault file pages in, cache threads fill a shrinker-backed cache with
  * {@code GFP_KERNEL} pages, and an interrupt-style thread allocates with {@code GFP_ATOMIC} —
  * so kswapd, direct reclaim, shrinkers, writeback and the reserves all work. At the end it prints
- * the vmstat counters that moved, {@code /proc/meminfo}, and allocation latency per GFP mask.
+ * the vmstat event counters that moved and the state items as the load left them, {@code /proc/meminfo},
+ * and allocation latency per GFP mask.
  */
 @Command(name = "run", mixinStandardHelpOptions = true,
         description = "Run a machine under memory pressure for a while and report what the kernel model did.")

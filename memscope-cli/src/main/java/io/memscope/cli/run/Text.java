@@ -14,7 +14,7 @@ final class Text {
                         + " %s GFP_ATOMIC allocations (%s failed)%n%n",
                 run.get("memory_mib"), run.get("threads"), run.get("seconds"), run.get("writes"), run.get("reads"),
                 run.get("cache_pages_reclaimed"), run.get("atomic_allocations"), run.get("atomic_failures"));
-        out.println("vmstat (counters that moved):");
+        out.println("vmstat (events: what the load added; nr_* states: their value when it ended):");
         ((Map<String, Object>) result.get("vmstat")).forEach((k, v) -> out.printf("  %-32s %d%n", k, (Long) v));
         out.println();
         out.println("meminfo:");

@@ -164,12 +164,12 @@ final class Workload {
         }
         mm.pages().setAllocObserver(null);
 
-        // meminfo as the load left it; then write everything back, drop the caches, and count.
+        // vmstat and meminfo as the load left them; then write everything back and drop the caches.
+        long[] after = mm.vmstat().snapshot();
         String meminfo = mm.meminfo();
         for (AddressSpace as : spaces) {
             as.writepages(WritebackControl.integrity(0, WritebackControl.RANGE_END_MAX));
         }
-        long[] after = mm.vmstat().snapshot();
         for (AddressSpace as : spaces) {
             as.evict();
         }
@@ -193,8 +193,10 @@ final class Workload {
         Map<String, Object> vm = new LinkedHashMap<>();
         VmItem[] items = VmItem.values();
         for (int i = 0; i < items.length; i++) {
-            if (after[i] != before[i]) {
-                vm.put(items[i].kernelName(), after[i] - before[i]);
+            if (items[i].isState()) {
+                vm.put(items[i].kernelName(), after[i]); // a state: its value when the load ended
+            } else if (after[i] != before[i]) {
+                vm.put(items[i].kernelName(), after[i] - before[i]); // an event counter: what the load added
             }
         }
         Map<String, Object> result = new LinkedHashMap<>();

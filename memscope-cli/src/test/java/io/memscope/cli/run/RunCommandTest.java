@@ -29,6 +29,9 @@ class RunCommandTest {
         assertThat(json).startsWith("{\"run\":").endsWith("}").doesNotContain("\n");
         assertThat(json).contains("\"vmstat\":{", "\"pgalloc_", "\"meminfo\":{\"MemTotal\":65536,", "\"Cached\":",
                 "\"latency\":{", "\"GFP_HIGHUSER_MOVABLE\":{\"count\":", "\"p99_us\":", "GFP_NOFS|");
+        // State items are values at the end of the load, never differences (which go negative).
+        assertThat(json).containsPattern("\"nr_free_pages\":[0-9]+[,}]")
+                .containsPattern("\"nr_inactive_file\":[0-9]+[,}]");
     }
 
     @Test
