@@ -67,7 +67,7 @@ class PressureTest {
     /** B2 (T1): 30 s, 16 platform + 200 virtual threads. */
     @Test
     void ninetyFivePercentPressureWithWritebackKswapdAndShrinkersLosesNothing() throws Exception {
-        run(dir, Long.getLong("memscope.b2.seconds", 30), Long.getLong("memscope.test.seed", 1), 100, 100);
+        run(dir, Long.getLong("memscope.b2.seconds", 30), Long.getLong("memscope.test.seed", 1), 100, 100, false);
     }
 
     /** B3 (T3, {@code -Psoak}): the same for 30 minutes over 3 seeds. */
@@ -77,18 +77,28 @@ class PressureTest {
         long base = Long.getLong("memscope.test.seed", 1);
         for (int i = 0; i < 3; i++) {
             java.nio.file.Path d = java.nio.file.Files.createDirectories(dir.resolve("seed" + i));
-            run(d, Long.getLong("memscope.b3.seconds", 600), base + i, 100, 100);
+            run(d, Long.getLong("memscope.b3.seconds", 600), base + i, 100, 100, true);
         }
     }
 
-    /** B3: 10 000 virtual threads (most of them readers) for five minutes; per-CPU caches stay bounded. */
+    /**
+     * B3: 10 000 virtual threads (most of them readers) for five minutes; the per-CPU caches stay
+     * bounded throughout and are drained on OOM.
+     */
     @Test
     @org.junit.jupiter.api.Tag("soak")
     void soakTenThousandVirtualThreads() throws Exception {
-        run(dir, Long.getLong("memscope.b3.seconds", 300), Long.getLong("memscope.test.seed", 1), 100, 9_900);
+        run(dir, Long.getLong("memscope.b3.seconds", 300), Long.getLong("memscope.test.seed", 1), 100, 9_900, true);
     }
 
-    private static void run(Path dir, long seconds, long seed, int virtualWriters, int virtualReaders) throws Exception {
+    /**
+     * The load. With {@code pcpChecks} (B3), a sampler checks every 50 ms that the pages on all
+     * per-CPU lists never exceed {@code high} per slot, and at the end memory is exhausted with
+     * GFP_KERNEL|__GFP_NORETRY allocations: the one that fails has gone through direct reclaim,
+     * which drains every per-CPU list before giving up, so none may hold a page then.
+     */
+    private static void run(Path dir, long seconds, long seed, int virtualWriters, int virtualReaders,
+                            boolean pcpChecks) throws Exception {
         final int writersTotal = PLATFORM_WRITERS + virtualWriters;
         List<String> failures = new CopyOnWriteArrayList<>();
         try (MemoryManager mm = MemoryManager.builder().memoryBytes(64L << 20).panicOnWarn(false).build()) {
@@ -171,6 +181,23 @@ class PressureTest {
                     threads.add(me < PLATFORM_READERS ? Thread.ofPlatform().name("r" + me).start(reader)
                             : Thread.ofVirtual().name("vr" + me).start(reader));
                 }
+                AtomicLong pcpMax = new AtomicLong();
+                long pcpBound = 0;
+                for (io.memscope.page.Zone z : mm.pages().zones()) {
+                    pcpBound += (long) z.pcpHigh() * z.pcpSlots();
+                }
+                if (pcpChecks) {
+                    threads.add(Thread.ofPlatform().name("pcp-sampler").start(() -> {
+                        while (!stop.get()) {
+                            long n = 0;
+                            for (io.memscope.page.Zone z : mm.pages().zones()) {
+                                n += z.pcpPagesRacy();
+                            }
+                            pcpMax.accumulateAndGet(n, Math::max);
+                            java.util.concurrent.locks.LockSupport.parkNanos(50_000_000L);
+                        }
+                    }));
+                }
                 for (int c = 0; c < 4; c++) {
                     threads.add(Thread.ofPlatform().name("cache" + c).start(() -> {
                         while (!stop.get()) {
@@ -209,6 +236,22 @@ class PressureTest {
                 }
                 assertThat(failures).isEmpty();
                 assertThat(mm.log().dmesg()).as("hung-task watchdog").doesNotContain("blocked for more than");
+                if (pcpChecks) {
+                    assertThat(pcpMax.get()).as("pages on per-CPU lists, at most high x slots = %d", pcpBound)
+                            .isPositive().isLessThanOrEqualTo(pcpBound);
+                    List<Long> rest = new ArrayList<>();
+                    for (long h; (h = mm.allocPages(Gfp.KERNEL | Gfp.NORETRY | Gfp.NOWARN, 0)) != PageHandle.NULL; ) {
+                        rest.add(h);
+                    }
+                    long left = 0;
+                    for (io.memscope.page.Zone z : mm.pages().zones()) {
+                        left += z.pcpPagesRacy();
+                    }
+                    assertThat(left).as("per-CPU pages left after an allocation failed at OOM").isZero();
+                    for (long h : rest) {
+                        mm.freePages(h, 0);
+                    }
+                }
             }
             System.out.printf("B2: %d writes, %d reads, pgsteal kswapd %d direct %d, pgscan kswapd %d direct %d  free %d cache %d allocstall %d%n",
                     writes.get(), reads.get(), mm.vmstat().get(VmItem.PGSTEAL_KSWAPD),

@@ -187,6 +187,24 @@ public final class Zone implements Watermarks.OrderProbe {
         return pcpHigh;
     }
 
+    /**
+     * Pages on this zone's per-CPU lists, summed over the slots without their locks: a racy
+     * snapshot for monitoring (each list's count is exact only under its lock). Bounded by
+     * {@code pcpHigh() * slots} at rest.
+     */
+    public long pcpPagesRacy() {
+        long n = 0;
+        for (PerCpuPages p : pcp) {
+            n += p.countRacy();
+        }
+        return n;
+    }
+
+    /** Number of per-CPU pagesets (slots) of this zone. */
+    public int pcpSlots() {
+        return pcp.length;
+    }
+
     /** The per-CPU {@code batch} of this zone's pagesets. */
     public int pcpBatch() {
         return pcpBatch;
