@@ -67,12 +67,25 @@ public class ReclaimBenchmark {
             return pfn;
         }
 
-        /** Truncates {@code pfn} if reclaim has not taken it already. */
+        /**
+         * Truncates {@code pfn} if reclaim has not taken it already, as {@code truncate_inode_pages}
+         * does: first a reference of our own ({@code find_lock_entries}' {@code folio_try_get}), so
+         * that reclaim's refcount freeze in {@link #removeMapping} cannot succeed while we work and
+         * our puts never meet a frozen count; a count of 0 means reclaim has it frozen right now, so
+         * wait for it to finish or give the page back.
+         */
         void truncate(int pfn) {
+            while (!pt.refcountTryGet(pfn)) {
+                if (mapped.get(pfn) == 0) {
+                    return; // reclaim took it
+                }
+                Thread.onSpinWait();
+            }
             if (mapped.compareAndSet(pfn, 1, 0)) {
                 mm.lru(0).remove(pfn);
-                mm.lru(0).put(pfn);
+                mm.lru(0).put(pfn); // the page cache's reference
             }
+            mm.lru(0).put(pfn); // ours
         }
 
         void truncateAll() {
