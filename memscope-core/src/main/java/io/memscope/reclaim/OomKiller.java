@@ -171,8 +171,10 @@ public final class OomKiller implements AutoCloseable {
             return true;
         }
         Task current = Task.current();
-        if (current.oomVictimOf() instanceof Registration r && r.killed) {
-            // task_will_free_mem(current): already dying; let it use the reserves and exit.
+        if (current.oomVictimOf() instanceof Registration r && r.killed && !r.oomSkip) {
+            // task_will_free_mem(current): already dying; let it use the reserves and exit. Once
+            // the reaper has passed over it (MMF_OOM_SKIP) its memory will not come back by
+            // waiting, so, as in the kernel, it selects another victim like anyone else.
             queueReaper(r);
             return true;
         }

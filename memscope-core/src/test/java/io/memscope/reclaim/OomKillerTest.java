@@ -132,6 +132,39 @@ class OomKillerTest {
         assertThat(other.kills).hasValue(1);
     }
 
+    /**
+     * {@code task_will_free_mem(current)} is false once the victim carries MMF_OOM_SKIP: a killed
+     * task that calls into the OOM killer after the reaper gave up on it does not just report
+     * progress, it selects the next victim.
+     */
+    @Test
+    void aReapedVictimsOwnOomCallSelectsTheNextVictim() throws Exception {
+        Unit stuck = new Unit("stuck", 5000, 0);
+        stuck.releaseOnKill = false;
+        Unit next = new Unit("next", 100, 0);
+        OomKiller.Registration r = oom.register(stuck);
+        oom.register(next);
+        r.attachCurrentThread();
+        try {
+            assertThat(oom.outOfMemory(Gfp.KERNEL, 0)).isTrue();
+            assertThat(stuck.kills).hasValue(1);
+            // Still dying, not yet reaped: its own call only reports progress.
+            if (!r.isReaped()) {
+                assertThat(oom.outOfMemory(Gfp.KERNEL, 0)).isTrue();
+                assertThat(next.kills).hasValue(0);
+            }
+            long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
+            while (System.nanoTime() < deadline && !r.isReaped()) {
+                Thread.sleep(5);
+            }
+            assertThat(r.isReaped()).isTrue();
+            assertThat(oom.outOfMemory(Gfp.KERNEL, 0)).isTrue();
+            assertThat(next.kills).as("the next victim, chosen by the reaped task's own OOM call").hasValue(1);
+        } finally {
+            r.detachCurrentThread();
+        }
+    }
+
     @Test
     void reaperGivesUpOnAVictimThatNeverReleases() throws Exception {
         Unit stuck = new Unit("stuck", 5000, 0);
