@@ -181,7 +181,11 @@ class OomKillerTest {
 
     @Test
     void killedUnitsTasksBecomeOomVictims() {
+        // A victim still dying (its memory not yet back, the reaper's next try a minute away): the
+        // state in which task_will_free_mem(current) holds.
+        OomKiller oom = new OomKiller(log, () -> TOTAL, () -> List.of("Mem-Info:"), 60_000);
         Unit u = new Unit("query-7", 5000, 0);
+        u.releaseOnKill = false;
         OomKiller.Registration r = oom.register(u);
         r.attachCurrentThread();
         try {
@@ -194,6 +198,7 @@ class OomKillerTest {
         } finally {
             r.detachCurrentThread();
             r.close();
+            oom.close();
         }
         assertThat(Task.current().isOomVictim()).isFalse();
     }
