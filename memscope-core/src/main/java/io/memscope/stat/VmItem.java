@@ -7,11 +7,11 @@ package io.memscope.stat;
  * Declaration order is the order {@code /proc/vmstat} prints.
  */
 public enum VmItem {
-    NR_FREE_PAGES("nr_free_pages"),
+    NR_FREE_PAGES("nr_free_pages", true),
     // ---- reclaim node state (sources: reclaim.Lru, reclaim.Vmscan) ----
-    NR_INACTIVE_FILE("nr_inactive_file"),
-    NR_ACTIVE_FILE("nr_active_file"),
-    NR_ISOLATED_FILE("nr_isolated_file"),
+    NR_INACTIVE_FILE("nr_inactive_file", true),
+    NR_ACTIVE_FILE("nr_active_file", true),
+    NR_ISOLATED_FILE("nr_isolated_file", true),
     NR_VMSCAN_WRITE("nr_vmscan_write"),
     NR_VMSCAN_IMMEDIATE_RECLAIM("nr_vmscan_immediate_reclaim"),
     PGALLOC_DMA("pgalloc_dma"), PGALLOC_DMA32("pgalloc_dma32"), PGALLOC_NORMAL("pgalloc_normal"),
@@ -45,9 +45,15 @@ public enum VmItem {
 
     private static final VmItem[] VALUES = values();
     private final String kernelName;
+    private final boolean state;
 
     VmItem(String kernelName) {
+        this(kernelName, false);
+    }
+
+    VmItem(String kernelName, boolean state) {
         this.kernelName = kernelName;
+        this.state = state;
     }
 
     /** The name {@code /proc/vmstat} prints. */
@@ -63,8 +69,7 @@ public enum VmItem {
      * only for event counters.
      */
     public boolean isState() {
-        return this == NR_FREE_PAGES || this == NR_INACTIVE_FILE || this == NR_ACTIVE_FILE
-                || this == NR_ISOLATED_FILE;
+        return state;
     }
 
     /** {@code pgalloc_<zone>} for zone index {@code zoneIdx} (0 = DMA .. 3 = Movable). */
