@@ -34,8 +34,9 @@ public enum MigrateType {
 
     /**
      * {@code gfp_migratetype()}: {@code (gfp & (RECLAIMABLE|MOVABLE)) >> 3}. Both bits set is a
-     * kernel VM_WARN and yields value 3; memscope reports that combination through
-     * {@link GfpCheck} and returns {@link #HIGHATOMIC} as the kernel's arithmetic does.
+     * kernel VM_WARN and yields value 3; this returns {@link #HIGHATOMIC} as the kernel's
+     * arithmetic does, and the page allocator refuses such a mask with an
+     * {@code InvalidGfpMaskException} before anything changes ({@link GfpCheck} names it too).
      */
     public static MigrateType forGfp(int gfp) {
         return VALUES[gfpMigratetypeIndex(gfp)];

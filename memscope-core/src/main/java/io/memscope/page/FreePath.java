@@ -54,7 +54,7 @@ final class FreePath {
     /** Validates a free and returns the pfn; throws the named misuse exception otherwise. */
     int checkFree(long handle, int order) {
         int pfn = PageHandle.pfn(handle);
-        if (pfn < 0 || pfn >= pages) {
+        if (Integer.compareUnsigned(pfn, pages) >= 0) { // pfn < 0 || pfn >= pages
             throw new ForeignPageFreeException("__free_pages: expected a pfn in 0x0..0x" + Integer.toHexString(pages - 1)
                     + ", found " + PageHandle.toString(handle));
         }
@@ -91,7 +91,7 @@ final class FreePath {
         }
         zone.lock.lock(); // free_one_page
         try {
-            pt.clearBlock(pfn);
+            pt.setFlagsWord(pfn, 0); // page flags and block fields cleared; freeOneBlock sets the buddy state
             zone.freeOneBlock(pfn, order, zone.pageblockMt(pfn));
             zone.buddyPgfree += 1L << order;
         } finally {

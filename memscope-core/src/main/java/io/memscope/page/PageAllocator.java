@@ -94,6 +94,16 @@ public final class PageAllocator implements AutoCloseable {
     private final MemoryLayout layout;
     private final int[] nofragmentFlags;
     private volatile boolean closed;
+    /** The mask bits that keep a request out of {@link #allocLane}: zone modifiers but __GFP_MOVABLE, and THISNODE. */
+    private static final int LANE_EXCLUDED = Gfp.DMA | Gfp.HIGHMEM | Gfp.DMA32 | Gfp.THISNODE;
+    /** Machine-level conditions of {@link #allocLane}; see there. Changes only with {@link #setFsReclaim}. */
+    private boolean laneOpen;
+    /** Per gfp migratetype (unmovable, reclaimable, movable): the zone the general path tries first, or null. */
+    private final Zone[] laneZone = new Zone[3];
+    /** Per gfp migratetype: {@code gfp_zone()} of such a request. */
+    private final int[] laneHighest = new int[3];
+    /** Per gfp migratetype: the first attempt's alloc flags but ALLOC_KSWAPD (WMARK_LOW, ALLOC_CMA, ALLOC_NOFRAGMENT). */
+    private final int[] laneFlags = new int[3];
 
     /** Hooks the higher layers implement; nulls mean the defaults. */
     public record Hooks(AllocFaultHook fault, KswapdWaker kswapd, DirectReclaimer reclaimer, OomKiller oom,
@@ -138,6 +148,15 @@ public final class PageAllocator implements AutoCloseable {
         this.slow = new SlowPath(this);
         this.debug = cfg.debug() ? new PageDebug(this) : null;
         vmstat.addSource(this::addCounters);
+        for (int mt = 0; mt < 3; mt++) {
+            int gfp = mt << 3; // __GFP_MOVABLE / __GFP_RECLAIMABLE alone
+            int highest = ZoneType.forGfp(gfp).ordinal();
+            laneHighest[mt] = highest;
+            laneZone[mt] = firstZone(fallbackList[0], highest, -1L);
+            laneFlags[mt] = AllocFlags.WMARK_LOW | (mt == MigrateType.MOVABLE.ordinal() ? AllocFlags.CMA : 0)
+                    | nofragmentFlags[highest];
+        }
+        setFsReclaim(null);
     }
 
     /**
@@ -148,6 +167,8 @@ public final class PageAllocator implements AutoCloseable {
     public void setFsReclaim(io.memscope.locking.FsReclaim fsReclaim) {
         // With lockdep off the annotation never does anything: keep the fast path's test a null check.
         mightAlloc.fsReclaim = fsReclaim != null && fsReclaim.enabled() ? fsReclaim : null;
+        laneOpen = singleNode && debug == null && !initOnAlloc && faultHook == AllocFaultHook.NEVER
+                && mightAlloc.fsReclaim == null;
     }
 
     // =================================================================== entry points
@@ -159,9 +180,58 @@ public final class PageAllocator implements AutoCloseable {
      * (zone modifiers, watermark and reclaim modifiers, THISNODE, HARDWALL, ZERO, COMP, NOWARN).
      */
     public long allocPages(int gfp, int order) {
-        // The preferred node is the calling "CPU"'s; with one node there is nothing to look up.
         Task task = Task.current();
+        if (laneOpen && order <= Gfp.PAGE_ALLOC_COSTLY_ORDER) {
+            long h = allocLane(task, gfp, order);
+            if (h != PageHandle.NULL) {
+                return h;
+            }
+        }
+        // The preferred node is the calling "CPU"'s; with one node there is nothing to look up.
         return allocInternal(task, singleNode ? 0 : slots.slotNode(slots.slotOf(task)), gfp, order, -1L);
+    }
+
+    /**
+     * The first attempt of {@code __alloc_frozen_pages_noprof()} ({@code prepare_alloc_pages()} and
+     * one pass of {@code get_page_from_freelist()}) for the requests most callers make, with every
+     * decision that cannot vary for them taken at boot. The lane applies when the machine has one
+     * node, no debug checks, no {@code init_on_alloc}, no fault injection, no {@code fs_reclaim}
+     * annotation and no allocation observer ({@link #laneOpen}); the order is one the per-CPU lists
+     * hold; the task is in plain process context with no cpuset; and the mask, after the task's
+     * scopes ({@code current_gfp_context}), names no zone modifier other than __GFP_MOVABLE
+     * alone and no __GFP_THISNODE. For such a request the general path would pick zone
+     * {@link #laneZone}{@code [mt]} first with the flags {@link #laneFlags}{@code [mt]} (plus
+     * ALLOC_KSWAPD); this does the same watermark check and {@code rmqueue} on that zone and nothing
+     * else. NULL means "not here": the caller runs the general path from its beginning, which makes
+     * the same checks again (they have no side effects) and goes on to the next zone, the buddy or
+     * the slow path exactly as the kernel does.
+     */
+    private long allocLane(Task task, int gfp, int order) {
+        if (observer != null || !task.plainProcessContext()) {
+            return PageHandle.NULL;
+        }
+        gfp = Memalloc.gfpContext(task.flags(), gfp & Gfp.BITS_MASK);
+        int mt = MigrateType.gfpMigratetypeIndex(gfp);
+        if ((gfp & LANE_EXCLUDED) != 0 || mt > MigrateType.MOVABLE.ordinal()) {
+            return PageHandle.NULL;
+        }
+        Zone zone = laneZone[mt];
+        int allocFlags = laneFlags[mt] | (gfp & Gfp.KSWAPD_RECLAIM);
+        if (zone == null || !zoneWatermarkFast(zone, order, zone.watermark[AllocFlags.WMARK_LOW], laneHighest[mt],
+                allocFlags)) {
+            return PageHandle.NULL;
+        }
+        PerCpuPages pcp = slots.lockSlot(zone, task);
+        if (pcp == null) {
+            return PageHandle.NULL;
+        }
+        int pfn;
+        try {
+            pfn = pcp.rmqueue(order, mt, allocFlags);
+        } finally {
+            pcp.unlock();
+        }
+        return pfn == NIL ? PageHandle.NULL : prepNewPage(pfn, order, gfp, mt);
     }
 
     /** {@code alloc_pages_node(nid, gfp, order)}: like {@link #allocPages} with {@code nid} as preferred node. */
@@ -261,6 +331,9 @@ public final class PageAllocator implements AutoCloseable {
         }
         int highest = zt.ordinal();
         int mt = MigrateType.gfpMigratetypeIndex(gfp);
+        if (mt > MigrateType.RECLAIMABLE.ordinal()) {
+            throw badMigratetypeMask(gfp);
+        }
         int thisNode = (gfp & Gfp.THISNODE) != 0 ? 1 : 0;
         Zone[] zl = thisNode != 0 ? noFallbackList[preferredNid] : fallbackList[preferredNid];
         if (!mightAlloc.check(gfp, task)) {
@@ -318,6 +391,15 @@ public final class PageAllocator implements AutoCloseable {
     private static InvalidGfpMaskException badZoneMask(int gfp) {
         return new InvalidGfpMaskException("gfp_zone: expected a valid zone-modifier combination, found "
                 + AllocReports.gfpReport(gfp & Gfp.ZONEMASK) + " (GFP_ZONE_BAD)");
+    }
+
+    /**
+     * __GFP_MOVABLE with __GFP_RECLAIMABLE: {@code gfp_migratetype()}'s VM_WARN_ON, after which the
+     * kernel would index its per-type fallback table out of bounds. Refused before anything changes.
+     */
+    private static InvalidGfpMaskException badMigratetypeMask(int gfp) {
+        return new InvalidGfpMaskException("gfp_migratetype: expected at most one of __GFP_MOVABLE and "
+                + "__GFP_RECLAIMABLE, found " + AllocReports.gfpReport(gfp & (Gfp.MOVABLE | Gfp.RECLAIMABLE)));
     }
 
     /** {@code first_zones_zonelist()}: the first zone within highest and nodemask, or null. */

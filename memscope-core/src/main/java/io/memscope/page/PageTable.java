@@ -191,7 +191,7 @@ public final class PageTable {
     /**
      * {@code prep_new_page()}'s record writes in one pass: block head in state ALLOC of
      * {@code order} from list {@code mt}, refcount 1. Returns the generation, for the handle. The
-     * caller owns the block. A free block has no page flags ({@link #releaseRecord} cleared them,
+     * caller owns the block. A free block has no page flags (the free path cleared them,
      * as the kernel's {@code check_new_page} expects {@code PAGE_FLAGS_CHECK_AT_PREP} clear), so
      * the flags word is written whole: the allocation does not wait on the store that took the
      * block off its list.
@@ -206,19 +206,20 @@ public final class PageTable {
     }
 
     /**
-     * The record writes of {@code __free_pages} in one pass: owner fields, refcount and page flags
-     * reset (block state, order and list type kept), generation advanced when {@code bumpGen}.
-     * Returns the flags word as it was (the caller checks PG_head). The caller owns the block.
+     * The record writes of {@code __free_pages} in one pass: owner fields and refcount reset,
+     * generation advanced when {@code bumpGen}. Returns the flags word as it was (the caller checks
+     * PG_head). The flags word itself is left to the caller, which writes it whole when it puts the
+     * block on a per-CPU or buddy list (page flags cleared, as {@code free_pages_prepare} clears
+     * them): one store instead of two. The caller owns the block.
      */
     int releaseRecord(int pfn, boolean bumpGen) {
         int b = pfn << RECORD_SHIFT;
         int[] t = this.t;
+        int w = t[b + FLAGS_WORD]; // before any store: the free check's load of it is reused
         int gen = t[b + GEN_WORD];
         if (bumpGen) {
             t[b + GEN_WORD] = nextGen(gen);
         }
-        int w = t[b + FLAGS_WORD];
-        t[b + FLAGS_WORD] = w & ~PAGE_FLAGS_MASK;
         t[b + REFCOUNT_WORD] = 0;
         t[b + MAPPING_WORD] = 0;
         t[b + INDEX_WORD] = 0;

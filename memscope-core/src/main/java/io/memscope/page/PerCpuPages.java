@@ -176,10 +176,10 @@ final class PerCpuPages extends PcpPadAfter {
     }
 
     /**
-     * Links block {@code pfn} at the head (hot end) of list {@code pindex}. The caller has just
-     * released the record ({@link PageTable#releaseRecord}), so its page flags are clear and the
-     * flags word is written whole rather than read and modified: one store, and no dependency on
-     * the store the release made a moment before.
+     * Links block {@code pfn} at the head (hot end) of list {@code pindex}. The flags word is
+     * written whole: one store sets state PCP and clears the page flags the freed block still
+     * carries ({@code free_pages_prepare} clears them; {@link PageTable#releaseRecord} leaves the
+     * word to this store).
      */
     void pushHead(int pindex, int pfn, int order, int mt) {
         int h = ends[PAD + pindex];
@@ -209,9 +209,10 @@ final class PerCpuPages extends PcpPadAfter {
     }
 
     /**
-     * {@link #unlink} for the head of list {@code pindex}, whose prev link is already NIL. Blocks on
-     * a per-CPU list have no page flags (the free path cleared them), so the flags word is stored
-     * whole, not read and modified.
+     * {@link #unlink} for the head of list {@code pindex}, whose prev link is already NIL. The
+     * block's own record is left as it is: the only callers hand the block straight to
+     * {@code prep_new_page} ({@link PageAllocator}), which writes its flags word whole, and the link
+     * words of a block that is on no list are never read.
      */
     private void unlinkHead(int pindex, int pfn) {
         int n = pt.next(pfn);
@@ -221,8 +222,6 @@ final class PerCpuPages extends PcpPadAfter {
         } else {
             pt.setPrev(n, NIL);
         }
-        pt.setNext(pfn, NIL);
-        pt.setFlagsWord(pfn, 0);
     }
 
     /** Unlinks block {@code pfn} from list {@code pindex}. */
@@ -247,7 +246,8 @@ final class PerCpuPages extends PcpPadAfter {
     /**
      * {@code __rmqueue_pcplist()}: a block from list (order, mt), refilled from the buddy with
      * {@code batch} pages' worth ({@code max(batch >> order, 2)} blocks for order > 0) when empty.
-     * Returns NIL when the buddy has nothing either. Lock held.
+     * Returns NIL when the buddy has nothing either. Lock held. The caller must {@code prep_new_page}
+     * the block: its record still says PCP.
      */
     int rmqueue(int order, int mt, int allocFlags) {
         int pindex = pindex(order, mt);

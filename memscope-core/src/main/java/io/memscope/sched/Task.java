@@ -267,6 +267,15 @@ public final class Task {
         return (preemptCount & (NMI_MASK | HARDIRQ_MASK | SOFTIRQ_OFFSET)) == 0;
     }
 
+    /**
+     * Plain process context with no cpuset: preemption and interrupts enabled, no raw spinlock
+     * held, every node allowed. The allocator's fast lane is for such tasks only; anything else
+     * (atomic context, NMI, PREEMPT_RT refusals, cpuset restrictions) takes the general path.
+     */
+    public boolean plainProcessContext() {
+        return (preemptCount | irqsDisabledDepth | rawLockDepth) == 0 && memsAllowed == ALL_NODES;
+    }
+
     /** {@code irqs_disabled()}. */
     public boolean irqsDisabled() {
         return irqsDisabledDepth != 0;
