@@ -102,6 +102,12 @@ public final class PageAllocator implements AutoCloseable {
     private final Zone[] laneZone = new Zone[3];
     /** Per gfp migratetype: {@code gfp_zone()} of such a request. */
     private final int[] laneHighest = new int[3];
+    /**
+     * Per gfp migratetype: {@code low_wmark_pages(zone) + zone->lowmem_reserve[highest]} of
+     * {@link #laneZone}, the order-0 shortcut's bound. Watermarks and reserves are fixed at boot
+     * ({@link MemoryLayout}); were they made tunable at run time, this must be recomputed with them.
+     */
+    private final long[] laneMark = new long[3];
     /** Per gfp migratetype: the first attempt's alloc flags but ALLOC_KSWAPD (WMARK_LOW, ALLOC_CMA, ALLOC_NOFRAGMENT). */
     private final int[] laneFlags = new int[3];
 
@@ -153,6 +159,9 @@ public final class PageAllocator implements AutoCloseable {
             int highest = ZoneType.forGfp(gfp).ordinal();
             laneHighest[mt] = highest;
             laneZone[mt] = firstZone(fallbackList[0], highest, -1L);
+            if (laneZone[mt] != null) {
+                laneMark[mt] = laneZone[mt].watermark[AllocFlags.WMARK_LOW] + laneZone[mt].lowmemReserve[highest];
+            }
             laneFlags[mt] = AllocFlags.WMARK_LOW | (mt == MigrateType.MOVABLE.ordinal() ? AllocFlags.CMA : 0)
                     | nofragmentFlags[highest];
         }
@@ -216,10 +225,17 @@ public final class PageAllocator implements AutoCloseable {
             return PageHandle.NULL;
         }
         Zone zone = laneZone[mt];
-        int allocFlags = laneFlags[mt] | (gfp & Gfp.KSWAPD_RECLAIM);
-        if (zone == null || !zoneWatermarkFast(zone, order, zone.watermark[AllocFlags.WMARK_LOW], laneHighest[mt],
-                allocFlags)) {
+        if (zone == null) {
             return PageHandle.NULL;
+        }
+        int allocFlags = laneFlags[mt] | (gfp & Gfp.KSWAPD_RECLAIM);
+        // zone_watermark_fast(): the order-0 shortcut against the precomputed low mark + lowmem_reserve,
+        // then the full check (the highatomic reserve is unusable without ALLOC_RESERVES).
+        long free = zone.freePages();
+        if (order != 0 || free - Math.min(free, zone.nrFreeHighatomic) <= laneMark[mt]) {
+            if (!zoneWatermarkOk(zone, order, zone.watermark[AllocFlags.WMARK_LOW], laneHighest[mt], allocFlags, free)) {
+                return PageHandle.NULL;
+            }
         }
         PerCpuPages pcp = slots.lockSlot(zone, task);
         if (pcp == null) {
