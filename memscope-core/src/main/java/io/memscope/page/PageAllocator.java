@@ -237,6 +237,9 @@ public final class PageAllocator implements AutoCloseable {
                 return PageHandle.NULL;
             }
         }
+        // The per-CPU half of rmqueue() only: a busy slot or an empty buddy is left to the general
+        // path, which calls rmqueue() whole. Calling it here (its buddy fallback inlined into the
+        // lane) measured about 1 ns slower per allocation in alternating 3-fork runs.
         PerCpuPages pcp = slots.lockSlot(zone, task);
         if (pcp == null) {
             return PageHandle.NULL;
