@@ -376,7 +376,13 @@ public final class PageCache implements FileOwner, AutoCloseable {
         };
     }
 
-    /** Checks the invariants of every mapping and the counters; returns the number of violations. */
+    /**
+     * Checks the invariants of every mapping and the counters; returns the number of violations.
+     * Exact only while no write-back is in flight (after {@link AddressSpace#filemapWriteAndWait}
+     * or with the flushers idle): ending write-back clears the tag, then the flag, then the
+     * counter, as {@code __folio_end_writeback()} moves {@code NR_WRITEBACK} after the flag, so a
+     * check racing a flusher can count a page between those steps.
+     */
     public int validate() {
         int errors = 0;
         long pages = 0;
