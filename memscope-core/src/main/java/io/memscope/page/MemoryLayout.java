@@ -25,8 +25,8 @@ final class MemoryLayout {
     final Zone[][] fallbackList;
     /** ZONELIST_NOFALLBACK per node (__GFP_THISNODE). */
     final Zone[][] noFallbackList;
-    /** Zone of each 1024-page chunk ({@code page_zone()}). */
-    final Zone[] zoneByChunk;
+    /** Every zone by its id ({@code nid * ZoneType.COUNT + idx}, empty ones included): {@code page_zone()} via word 7. */
+    final Zone[] zoneById;
     /** The effective {@code min_free_kbytes}. */
     final int minFreeKbytes;
     /**
@@ -38,10 +38,9 @@ final class MemoryLayout {
 
     /** Lays out {@code cfg}'s zones over {@code pt}, sets their limits, fills their free lists and creates {@code nSlots} pcp sets per zone. */
     MemoryLayout(PageAllocConfig cfg, PageTable pt, int nSlots) {
-        int pages = (int) cfg.totalPages();
         int nodes = cfg.nodes();
         this.nodeZones = new Zone[nodes][ZoneType.COUNT];
-        this.zoneByChunk = new Zone[pages / PageAllocConfig.ZONE_ALIGN_PAGES];
+        this.zoneById = new Zone[nodes * ZoneType.COUNT];
         List<Zone> populated = new ArrayList<>();
         int pfn = 0;
         for (int n = 0; n < nodes; n++) {
@@ -49,9 +48,7 @@ final class MemoryLayout {
                 int np = (int) cfg.zonePages()[n][z];
                 Zone zone = new Zone(n, ZoneType.ofIndex(z), pfn, np, pt);
                 nodeZones[n][z] = zone;
-                for (int c = pfn / PageAllocConfig.ZONE_ALIGN_PAGES; c < (pfn + np) / PageAllocConfig.ZONE_ALIGN_PAGES; c++) {
-                    zoneByChunk[c] = zone;
-                }
+                zoneById[zone.id] = zone;
                 if (np > 0) {
                     populated.add(zone);
                 }

@@ -66,8 +66,8 @@ public final class PageAllocator implements AutoCloseable {
     final Zone[][] fallbackList;
     /** ZONELIST_NOFALLBACK per node (__GFP_THISNODE). */
     final Zone[][] noFallbackList;
-    /** Zone of each 1024-page chunk. */
-    private final Zone[] zoneByChunk;
+    /** Every zone by its id, which word 7 of each page records ({@code page_zone()}). */
+    private final Zone[] zoneById;
     /** Slot dealing, slot locks, drains. */
     final CpuSlots slots;
     /** The free path. */
@@ -140,7 +140,7 @@ public final class PageAllocator implements AutoCloseable {
         this.zones = layout.zones;
         this.fallbackList = layout.fallbackList;
         this.noFallbackList = layout.noFallbackList;
-        this.zoneByChunk = layout.zoneByChunk;
+        this.zoneById = layout.zoneById;
         this.minFreeKbytes = layout.minFreeKbytes;
         this.nofragmentFlags = layout.nofragmentFlags;
         this.singleNode = cfg.nodes() == 1;
@@ -644,23 +644,20 @@ public final class PageAllocator implements AutoCloseable {
     // =================================================================== topology helpers
 
     /**
-     * Metadata whose size grows with memory, in bytes: the page table (32 bytes per page), the
-     * pageblock migratetype maps (one byte per 512 pages, the kernel's {@code pageblock_flags})
-     * and the zone map (one 4-byte reference per MAX_ORDER block, with compressed oops). Fixed-size
-     * structures (zones, free-list heads, per-CPU lists) are not counted; they do not depend on the
-     * memory size.
+     * Metadata whose size grows with memory, in bytes: the page table alone, 32 bytes per page.
+     * It holds everything per page, including the zone of each page and the migratetype of each
+     * pageblock (see {@link PageTableDescriptor}), which the kernel keeps in {@code page->flags}
+     * and in the separate {@code pageblock_flags} bitmap. Fixed-size structures (zones, free-list
+     * heads, per-CPU lists, the zone-by-id array of at most 256 entries) are not counted; they do
+     * not depend on the memory size.
      */
     public long metadataBytes() {
-        long n = pt.bytes() + (long) zoneByChunk.length * Integer.BYTES;
-        for (Zone z : zones) {
-            n += z.pageblockMapBytes();
-        }
-        return n;
+        return pt.bytes();
     }
 
-    /** The zone holding {@code pfn}. */
+    /** The zone holding {@code pfn} ({@code page_zone()}: the zone id in the page's own record). */
     public Zone zoneOf(int pfn) {
-        return zoneByChunk[pfn >>> Gfp.MAX_PAGE_ORDER];
+        return zoneById[pt.zoneId(pfn)];
     }
 
     /** The slot of the calling task on this machine ({@code smp_processor_id()}): dealt on first use, moved on contention. */

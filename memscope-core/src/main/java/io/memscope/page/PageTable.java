@@ -14,7 +14,10 @@ import java.lang.invoke.VarHandle;
  * for free buddy blocks, the per-CPU slot lock for pages on a per-CPU list, the caller for
  * allocated pages. Accesses under those locks are plain ("lp"/"sp" in JCTools terms); the lock's
  * acquire/release orders them. Only {@code _refcount} is also changed by holders of an allocated
- * page from several threads (page cache, get/put), so it has atomic accessors.
+ * page from several threads (page cache, get/put), so it has atomic accessors. Word 7 of a
+ * pageblock's last page also holds the pageblock's type, which a zone-lock holder may change while
+ * another thread owns the page; on that page alone every write of word 7 is a compare-and-set
+ * ({@link #setPageblockMt}, {@link #bumpGen}).
  */
 public final class PageTable {
     private static final VarHandle INTS = MethodHandles.arrayElementVarHandle(int[].class);
@@ -175,17 +178,82 @@ public final class PageTable {
     }
 
     int gen(int pfn) {
-        return t[(pfn << RECORD_SHIFT) + GEN_WORD];
+        return t[(pfn << RECORD_SHIFT) + GEN_WORD] & GEN_MASK;
     }
 
     /** Generation read from a thread that does not own the page (stale-handle checks): opaque. */
     int genOpaque(int pfn) {
-        return (int) INTS.getOpaque(t, (pfn << RECORD_SHIFT) + GEN_WORD);
+        return (int) INTS.getOpaque(t, (pfn << RECORD_SHIFT) + GEN_WORD) & GEN_MASK;
     }
 
     void bumpGen(int pfn) {
         int i = (pfn << RECORD_SHIFT) + GEN_WORD;
-        t[i] = nextGen(t[i]);
+        if ((pfn & PAGEBLOCK_LAST) == PAGEBLOCK_LAST) {
+            bumpGenShared(i);
+        } else {
+            t[i] = nextGenWord(t[i]);
+        }
+    }
+
+    /**
+     * The generation bump of a pageblock's last page, whose word 7 also holds the pageblock type
+     * that a zone-lock holder may retype at the same moment: compare-and-set, so neither update
+     * is lost.
+     */
+    private void bumpGenShared(int i) {
+        int w;
+        do {
+            w = (int) INTS.getVolatile(t, i);
+        } while (!INTS.compareAndSet(t, i, w, nextGenWord(w)));
+    }
+
+    // ---- zone id and pageblock type (word 7, see PageTableDescriptor) ----
+    /** {@code pageblock_nr_pages - 1}: the offset of a pageblock's last page, which holds its type. */
+    private static final int PAGEBLOCK_LAST = (1 << Zone.PAGEBLOCK_ORDER) - 1;
+
+    /**
+     * The zone id of {@code pfn} ({@code page_zonenum()} and {@code page_to_nid()} in one):
+     * {@code nid * ZoneType.COUNT + zone index}. Set at boot and never changed, so a plain read is
+     * exact from any thread.
+     */
+    int zoneId(int pfn) {
+        return t[(pfn << RECORD_SHIFT) + GEN_WORD] >>> ZONE_ID_SHIFT;
+    }
+
+    /** Word 7 whole (generation, pageblock type, zone id), for the validator. */
+    int word7(int pfn) {
+        return (int) INTS.getOpaque(t, (pfn << RECORD_SHIFT) + GEN_WORD);
+    }
+
+    /** Boot only ({@code set_page_links}): stamps {@code zoneId} into pages {@code [start, start + n)}. */
+    void setZoneIds(int start, int n, int zoneId) {
+        for (int pfn = start; pfn < start + n; pfn++) {
+            int i = (pfn << RECORD_SHIFT) + GEN_WORD;
+            t[i] = (t[i] & ~(0xff << ZONE_ID_SHIFT)) | (zoneId << ZONE_ID_SHIFT);
+        }
+    }
+
+    /**
+     * {@code get_pfnblock_migratetype()}: the type of the pageblock holding {@code pfn}, from word 7
+     * of its last page. Opaque: the free path reads it without the zone lock and, like the
+     * kernel's, tolerates a type changed a moment later.
+     */
+    int pageblockMt(int pfn) {
+        int w = (int) INTS.getOpaque(t, ((pfn | PAGEBLOCK_LAST) << RECORD_SHIFT) + GEN_WORD);
+        return (w & PAGEBLOCK_MT_MASK) >>> PAGEBLOCK_MT_SHIFT;
+    }
+
+    /**
+     * {@code set_pageblock_migratetype()}: compare-and-set on word 7 of the pageblock's last page,
+     * since that page's owner may be bumping its generation at the same time. Caller holds the
+     * zone lock (one retyper at a time).
+     */
+    void setPageblockMt(int pfn, int mt) {
+        int i = ((pfn | PAGEBLOCK_LAST) << RECORD_SHIFT) + GEN_WORD;
+        int w;
+        do {
+            w = (int) INTS.getVolatile(t, i);
+        } while (!INTS.compareAndSet(t, i, w, (w & ~PAGEBLOCK_MT_MASK) | (mt << PAGEBLOCK_MT_SHIFT)));
     }
 
     /**
@@ -202,7 +270,7 @@ public final class PageTable {
         int gen = t[b + GEN_WORD]; // the record's last word first: one bounds check covers the others
         t[b + FLAGS_WORD] = withBlock(0, state, order, mt);
         t[b + REFCOUNT_WORD] = 1;
-        return gen;
+        return gen & GEN_MASK;
     }
 
     /**
@@ -218,7 +286,11 @@ public final class PageTable {
         int w = t[b + FLAGS_WORD]; // before any store: the free check's load of it is reused
         int gen = t[b + GEN_WORD];
         if (bumpGen) {
-            t[b + GEN_WORD] = nextGen(gen);
+            if ((pfn & PAGEBLOCK_LAST) == PAGEBLOCK_LAST) {
+                bumpGenShared(b + GEN_WORD);
+            } else {
+                t[b + GEN_WORD] = nextGenWord(gen);
+            }
         }
         t[b + REFCOUNT_WORD] = 0;
         t[b + MAPPING_WORD] = 0;

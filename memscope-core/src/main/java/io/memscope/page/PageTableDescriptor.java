@@ -20,19 +20,36 @@ package io.memscope.page;
  *        19-22  order of the block this page heads (free block, pcp block,
  *               allocation); kernel: page_private() of a PageBuddy page
  *        23-25  migratetype of the list the block is on / was allocated from
- *        26-31  spare (the pageblock migratetype is not here but in the
- *               zone's own array, see Zone#pageblockMt, as the kernel keeps
- *               it in the pageblock_flags bitmap, not in struct page)
+ *        26-31  spare
  *   1           _refcount
  *   2           next pfn on a free list or per-CPU list (-1 = none)
  *   3           prev pfn on a free list or per-CPU list (-1 = none)
  *   4           mapping id (page cache owner; 0 = none)      kernel: ->mapping
  *   5           index in the mapping, in pages               kernel: ->index
  *   6           private (owner's word: slab, buffer heads)    kernel: ->private
- *   7           generation, 24 bits, never 0: bumped on every free; the same
- *               value is carried in the handle (see PageHandle) so a stale
- *               handle is recognised
+ *   7    0-20   generation, never 0: bumped on every free; the same value is
+ *               carried in the handle (see PageHandle) so a stale handle is
+ *               recognised
+ *        21-23  pageblock migratetype, kept in the pageblock's LAST page only
+ *               (see below); 0 in every other page
+ *        24-31  zone id, nid * MAX_NR_ZONES + zone index, set at boot and
+ *               never changed                  kernel: page_zonenum/page_to_nid
  * </pre>
+ *
+ * <p><b>Why these two fields live in word 7.</b> Together they replace the side tables that
+ * grew with memory (a zone per 1024-page block, a byte per pageblock), so that the record is
+ * <em>all</em> the per-page metadata: exactly {@link #BYTES_PER_PAGE} bytes per page. The zone id
+ * is immutable, so the owner's plain read-modify-write of the generation keeps it without any
+ * coordination, and the free path, which reads word 7 anyway for the stale-handle check, gets the
+ * zone from the line it already has (the kernel reads {@code page_zone()} from
+ * {@code page->flags} for the same reason). The pageblock type is different: it is written under
+ * the zone lock by whoever retypes the pageblock while the page holding it may be allocated to,
+ * and being freed by, another thread. It is therefore kept in the pageblock's last page only, and
+ * that page's word 7 is only ever changed by compare-and-set (its generation bump included); every
+ * other page's word 7 is written plainly by its owner. The last page is chosen because it can only
+ * ever head an order-0 block (a block of order k heads at a multiple of 2^k) and buddy splitting
+ * hands it out last, so the CAS is rare on the free path, and another thread reading the type
+ * seldom finds the line being written.
  *
  * <p>Only the head page of a block carries the state, order and migratetype; pages inside a
  * free or allocated block have state NONE (like the kernel, which marks only the first page of
@@ -105,8 +122,13 @@ public final class PageTableDescriptor {
     public static final int LIST_MT_SHIFT = 23;
     public static final int LIST_MT_MASK = 0x7 << LIST_MT_SHIFT;
 
-    /** Generation bits (word 7). */
-    public static final int GEN_MASK = 0xffffff;
+    /** Generation bits (word 7, bits 0-20). */
+    public static final int GEN_MASK = 0x1fffff;
+    /** Pageblock migratetype in word 7 of the pageblock's last page, bits 21-23. */
+    public static final int PAGEBLOCK_MT_SHIFT = 21;
+    public static final int PAGEBLOCK_MT_MASK = 0x7 << PAGEBLOCK_MT_SHIFT;
+    /** Zone id in word 7, bits 24-31: {@code nid * ZoneType.COUNT + zone index} (at most 64 nodes). */
+    public static final int ZONE_ID_SHIFT = 24;
 
     /** "No page" in a link word. */
     public static final int NIL = -1;
@@ -139,10 +161,15 @@ public final class PageTableDescriptor {
                 | (state << STATE_SHIFT) | (order << ORDER_SHIFT) | (mt << LIST_MT_SHIFT);
     }
 
-    /** Next generation: 24 bits, skipping 0 so that a live handle is never 0. */
+    /** Next generation: 21 bits, skipping 0 so that a live handle is never 0. */
     public static int nextGen(int gen) {
         int n = (gen + 1) & GEN_MASK;
         return n == 0 ? 1 : n;
+    }
+
+    /** Word 7 with its generation advanced and the zone id and pageblock type kept. */
+    static int nextGenWord(int w) {
+        return (w & ~GEN_MASK) | nextGen(w & GEN_MASK);
     }
 
     /** The state's name, for reports. */

@@ -19,7 +19,9 @@ import java.util.BitSet;
  *       types may not merge);</li>
  *   <li>each per-CPU pageset's count equals its lists and is at most {@code high};</li>
  *   <li>{@code nr_free_pages} and the highatomic free count equal a recount, and
- *       {@code pgalloc - pgfree} equals the allocated plus quarantined pages.</li>
+ *       {@code pgalloc - pgfree} equals the allocated plus quarantined pages;</li>
+ *   <li>every page's word 7 names this zone, and only a pageblock's last page carries a
+ *       pageblock type, a valid one.</li>
  * </ol>
  * Takes every slot lock and zone lock while it runs, so concurrent users wait.
  */
@@ -189,6 +191,24 @@ final class Validator {
         if (pgalloc - pgfree != allocated) {
             error(z + ": pgalloc " + pgalloc + " - pgfree " + pgfree + " = " + (pgalloc - pgfree)
                     + " but " + allocated + " page(s) are allocated");
+        }
+        checkWord7(z);
+    }
+
+    /** Item 6: the zone id and pageblock type fields of word 7 (see {@link PageTableDescriptor}). */
+    private void checkWord7(Zone z) {
+        int last = (1 << Zone.PAGEBLOCK_ORDER) - 1;
+        for (int p = z.startPfn; p < z.startPfn + z.pages; p++) {
+            int w = pt.word7(p);
+            int zid = w >>> PageTableDescriptor.ZONE_ID_SHIFT;
+            int pbmt = (w & PageTableDescriptor.PAGEBLOCK_MT_MASK) >>> PageTableDescriptor.PAGEBLOCK_MT_SHIFT;
+            if (zid != z.id) {
+                error(z + ": pfn 0x" + Integer.toHexString(p) + " records zone id " + zid + ", expected " + z.id);
+            }
+            if ((p & last) == last ? pbmt >= MigrateType.COUNT : pbmt != 0) {
+                error(z + ": pfn 0x" + Integer.toHexString(p) + " carries pageblock type " + pbmt + ", expected "
+                        + ((p & last) == last ? "one below " + MigrateType.COUNT : "none (not a pageblock's last page)"));
+            }
         }
     }
 

@@ -27,13 +27,13 @@ import java.util.concurrent.locks.ReentrantLock;
  * leave the buddy); {@code nrFreeHighatomic} equals the pages on HIGHATOMIC lists;
  * {@code nrReservedHighatomic} never exceeds 1% of the zone rounded up to a pageblock.
  *
- * <p><b>Pageblock types.</b> The migratetype of each pageblock lives in the zone's own byte array
- * ({@code zone->pageblock_flags} of a non-sparse kernel), not in the pageblock's first page record:
- * that record belongs to whoever owns the first page, and on the per-CPU fast path the first page
- * is often some thread's working page, rewritten on every allocation and free. Reading the type
- * from there made every other thread that frees into the same pageblock miss on that line on
- * every free (the two-thread scaling gap of issue 3), and retyping a pageblock was a plain
- * read-modify-write of a word the page cache changes with atomic bit operations (a lost update).
+ * <p><b>Pageblock types.</b> The migratetype of each pageblock ({@code zone->pageblock_flags} in
+ * the kernel) is kept in the page table, in word 7 of the pageblock's last page, so that the
+ * zone needs no array that grows with memory; {@link PageTableDescriptor} says why that page and
+ * how the word is shared. An earlier layout kept it in the pageblock's <em>first</em> page: that
+ * page is often some thread's working page on the per-CPU fast path, so every other thread
+ * freeing into the pageblock missed on its line (the two-thread scaling gap of issue 3). The last
+ * page is the one splitting hands out last.
  *
  * <p>Concurrency: every mutator requires {@link #lock} held. {@code nrFreePages} is written with
  * release/opaque semantics and read lock-free by the watermark checks, like
@@ -80,13 +80,8 @@ public final class Zone implements Watermarks.OrderProbe {
     final long[] watermark = new long[4];
     /** {@code lowmem_reserve[MAX_NR_ZONES]}. */
     final long[] lowmemReserve = new long[ZoneType.COUNT];
-    /**
-     * {@code pageblock_flags}: the migratetype of pageblock {@code i} of the zone. Written under
-     * {@link #lock} only; read under it by the buddy and without it by the free path, which (like
-     * the kernel's {@code free_frozen_pages}) only uses it to pick a per-CPU list and tolerates a
-     * type changed a moment later. A byte never tears.
-     */
-    private final byte[] pageblockFlags;
+    /** Zone id: {@code nid * ZoneType.COUNT + idx}, as word 7 of each of its pages records it. */
+    final int id;
     /** Per-CPU pagesets of this zone, one per slot. */
     PerCpuPages[] pcp;
     int pcpHigh;
@@ -109,7 +104,8 @@ public final class Zone implements Watermarks.OrderProbe {
         this.pages = pages;
         this.pt = pt;
         this.area = new FreeArea(pt);
-        this.pageblockFlags = new byte[(pages + PAGEBLOCK_PAGES - 1) >> PAGEBLOCK_ORDER];
+        this.id = nid * ZoneType.COUNT + idx;
+        pt.setZoneIds(startPfn, pages, id);
     }
 
     /** Node id. */
@@ -481,19 +477,14 @@ public final class Zone implements Watermarks.OrderProbe {
         return moved;
     }
 
-    /** Bytes of the zone's pageblock migratetype map (one byte per pageblock). */
-    long pageblockMapBytes() {
-        return pageblockFlags.length;
-    }
-
-    /** The pageblock migratetype of {@code pfn} ({@code get_pfnblock_migratetype}); see {@link #pageblockFlags}. */
+    /** The pageblock migratetype of {@code pfn} ({@code get_pfnblock_migratetype}); see {@link PageTable#pageblockMt}. */
     int pageblockMt(int pfn) {
-        return pageblockFlags[(pfn - startPfn) >>> PAGEBLOCK_ORDER];
+        return pt.pageblockMt(pfn);
     }
 
     /** {@code set_pageblock_migratetype()} for the pageblock holding {@code pfn}. Caller holds {@link #lock}. */
     void setPageblockMt(int pfn, int mt) {
-        pageblockFlags[(pfn - startPfn) >>> PAGEBLOCK_ORDER] = (byte) mt;
+        pt.setPageblockMt(pfn, mt);
     }
 
     // ------------------------------------------------------------------ free side

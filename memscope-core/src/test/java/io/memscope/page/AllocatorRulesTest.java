@@ -53,11 +53,10 @@ class AllocatorRulesTest {
         MemoryManager mm = small(b -> { });
         assertThat(mm.pages().pageTable().bytesPerPage()).isEqualTo(32.0);
         assertThat(PageTableDescriptor.BYTES_PER_PAGE).isEqualTo(32);
-        // Everything that grows with memory: the page record, plus a byte per pageblock and a
-        // reference per MAX_ORDER block (16 MiB here: 8 pageblocks of 1 byte, 4 chunks of 4 bytes).
+        // Everything that grows with memory is the page record: the zone of each page and the
+        // type of each pageblock live in word 7, not in side tables.
         long pages = mm.pages().totalPages();
-        assertThat(mm.pages().metadataBytes()).isEqualTo(pages * 32 + pages / 512 + pages / 1024 * 4);
-        assertThat((double) mm.pages().metadataBytes() / pages).isLessThan(32.01);
+        assertThat(mm.pages().metadataBytes()).isEqualTo(pages * 32);
     }
 
     @Test
