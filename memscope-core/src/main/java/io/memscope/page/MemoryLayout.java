@@ -25,8 +25,6 @@ final class MemoryLayout {
     final Zone[][] fallbackList;
     /** ZONELIST_NOFALLBACK per node (__GFP_THISNODE). */
     final Zone[][] noFallbackList;
-    /** Every zone by its id ({@code nid * ZoneType.COUNT + idx}, empty ones included): {@code page_zone()} via word 7. */
-    final Zone[] zoneById;
     /** The effective {@code min_free_kbytes}. */
     final int minFreeKbytes;
     /**
@@ -40,7 +38,6 @@ final class MemoryLayout {
     MemoryLayout(PageAllocConfig cfg, PageTable pt, int nSlots) {
         int nodes = cfg.nodes();
         this.nodeZones = new Zone[nodes][ZoneType.COUNT];
-        this.zoneById = new Zone[nodes * ZoneType.COUNT];
         List<Zone> populated = new ArrayList<>();
         int pfn = 0;
         for (int n = 0; n < nodes; n++) {
@@ -48,7 +45,6 @@ final class MemoryLayout {
                 int np = (int) cfg.zonePages()[n][z];
                 Zone zone = new Zone(n, ZoneType.ofIndex(z), pfn, np, pt);
                 nodeZones[n][z] = zone;
-                zoneById[zone.id] = zone;
                 if (np > 0) {
                     populated.add(zone);
                 }

@@ -66,8 +66,10 @@ public final class PageAllocator implements AutoCloseable {
     final Zone[][] fallbackList;
     /** ZONELIST_NOFALLBACK per node (__GFP_THISNODE). */
     final Zone[][] noFallbackList;
-    /** Every zone by its id, which word 7 of each page records ({@code page_zone()}). */
-    private final Zone[] zoneById;
+    /** First pfn of each of {@link #zones}, ascending: {@link #zoneOf} searches it. */
+    private final int[] zoneStarts;
+    /** The zone {@link #zoneOf} tries first: the largest (on one node, where most pages are). */
+    private final Zone likelyZone;
     /** Slot dealing, slot locks, drains. */
     final CpuSlots slots;
     /** The free path. */
@@ -140,7 +142,15 @@ public final class PageAllocator implements AutoCloseable {
         this.zones = layout.zones;
         this.fallbackList = layout.fallbackList;
         this.noFallbackList = layout.noFallbackList;
-        this.zoneById = layout.zoneById;
+        this.zoneStarts = new int[zones.length];
+        Zone largest = zones[0];
+        for (int i = 0; i < zones.length; i++) {
+            zoneStarts[i] = zones[i].startPfn;
+            if (zones[i].pages >= largest.pages) {
+                largest = zones[i];
+            }
+        }
+        this.likelyZone = largest;
         this.minFreeKbytes = layout.minFreeKbytes;
         this.nofragmentFlags = layout.nofragmentFlags;
         this.singleNode = cfg.nodes() == 1;
@@ -645,19 +655,45 @@ public final class PageAllocator implements AutoCloseable {
 
     /**
      * Metadata whose size grows with memory, in bytes: the page table alone, 32 bytes per page.
-     * It holds everything per page, including the zone of each page and the migratetype of each
-     * pageblock (see {@link PageTableDescriptor}), which the kernel keeps in {@code page->flags}
-     * and in the separate {@code pageblock_flags} bitmap. Fixed-size structures (zones, free-list
-     * heads, per-CPU lists, the zone-by-id array of at most 256 entries) are not counted; they do
-     * not depend on the memory size.
+     * It holds everything per page and per pageblock, the pageblock migratetypes included (the
+     * kernel's separate {@code pageblock_flags} bitmap; see {@link PageTableDescriptor}). A page's
+     * zone is found from the zones' pfn ranges ({@link #zoneOf}), not stored. Fixed-size
+     * structures (zones, free-list heads, per-CPU lists) are not counted; they do not depend on
+     * the memory size.
      */
     public long metadataBytes() {
         return pt.bytes();
     }
 
-    /** The zone holding {@code pfn} ({@code page_zone()}: the zone id in the page's own record). */
+    /**
+     * The zone holding {@code pfn} ({@code page_zone()}). Zones are contiguous pfn ranges that
+     * cover the machine, so the zone is found from their bounds rather than stored per page: first
+     * the largest zone (one compare on the free path of a one-node machine), else a binary search
+     * of {@link #zoneStarts}.
+     *
+     * @throws IndexOutOfBoundsException when {@code pfn} is outside the machine
+     */
     public Zone zoneOf(int pfn) {
-        return zoneById[pt.zoneId(pfn)];
+        Zone z = likelyZone;
+        if (Integer.compareUnsigned(pfn - z.startPfn, z.pages) < 0) {
+            return z;
+        }
+        return zoneOfSearch(java.util.Objects.checkIndex(pfn, pages));
+    }
+
+    private Zone zoneOfSearch(int pfn) {
+        int[] st = zoneStarts;
+        int lo = 0;
+        int hi = st.length - 1;
+        while (lo < hi) { // the last zone starting at or below pfn
+            int mid = (lo + hi + 1) >>> 1;
+            if (st[mid] <= pfn) {
+                lo = mid;
+            } else {
+                hi = mid - 1;
+            }
+        }
+        return zones[lo];
     }
 
     /** The slot of the calling task on this machine ({@code smp_processor_id()}): dealt on first use, moved on contention. */

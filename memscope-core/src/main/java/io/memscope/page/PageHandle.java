@@ -19,8 +19,7 @@ package io.memscope.page;
  *       changes on every free, so a handle kept after {@code freePages} no longer matches:
  *       {@code MemoryManager.segment(handle)} and {@code freePages} detect the stale use. While a
  *       freed page sits in the debug quarantine it cannot be reallocated, so detection is certain;
- *       afterwards it fails only if the page was freed a multiple of 2^21 - 1 times since (the
- *       field is 24 bits wide; the page table keeps 21 of them, see PageTableDescriptor).</li>
+ *       afterwards it fails only if the page was freed a multiple of 2^24 - 1 times since.</li>
  * </ul>
  */
 public final class PageHandle {

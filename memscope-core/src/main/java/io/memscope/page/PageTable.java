@@ -207,39 +207,22 @@ public final class PageTable {
         } while (!INTS.compareAndSet(t, i, w, nextGenWord(w)));
     }
 
-    // ---- zone id and pageblock type (word 7, see PageTableDescriptor) ----
+    // ---- pageblock type (word 7 of a pageblock's last page, see PageTableDescriptor) ----
     /** {@code pageblock_nr_pages - 1}: the offset of a pageblock's last page, which holds its type. */
     private static final int PAGEBLOCK_LAST = (1 << Zone.PAGEBLOCK_ORDER) - 1;
 
-    /**
-     * The zone id of {@code pfn} ({@code page_zonenum()} and {@code page_to_nid()} in one):
-     * {@code nid * ZoneType.COUNT + zone index}. Set at boot and never changed, so a plain read is
-     * exact from any thread.
-     */
-    int zoneId(int pfn) {
-        return t[(pfn << RECORD_SHIFT) + GEN_WORD] >>> ZONE_ID_SHIFT;
-    }
-
-    /** Word 7 whole (generation, pageblock type, zone id), for the validator. */
+    /** Word 7 whole: generation and, in a pageblock's last page, the pageblock type. For the validator. */
     int word7(int pfn) {
-        return (int) INTS.getOpaque(t, (pfn << RECORD_SHIFT) + GEN_WORD);
-    }
-
-    /** Boot only ({@code set_page_links}): stamps {@code zoneId} into pages {@code [start, start + n)}. */
-    void setZoneIds(int start, int n, int zoneId) {
-        for (int pfn = start; pfn < start + n; pfn++) {
-            int i = (pfn << RECORD_SHIFT) + GEN_WORD;
-            t[i] = (t[i] & ~(0xff << ZONE_ID_SHIFT)) | (zoneId << ZONE_ID_SHIFT);
-        }
+        return t[(pfn << RECORD_SHIFT) + GEN_WORD];
     }
 
     /**
      * {@code get_pfnblock_migratetype()}: the type of the pageblock holding {@code pfn}, from word 7
-     * of its last page. Opaque: the free path reads it without the zone lock and, like the
-     * kernel's, tolerates a type changed a moment later.
+     * of its last page. A plain read (an int never tears): the free path reads it without the zone
+     * lock and, like the kernel's, tolerates a type changed a moment later.
      */
     int pageblockMt(int pfn) {
-        int w = (int) INTS.getOpaque(t, ((pfn | PAGEBLOCK_LAST) << RECORD_SHIFT) + GEN_WORD);
+        int w = t[((pfn | PAGEBLOCK_LAST) << RECORD_SHIFT) + GEN_WORD];
         return (w & PAGEBLOCK_MT_MASK) >>> PAGEBLOCK_MT_SHIFT;
     }
 

@@ -27,29 +27,26 @@ package io.memscope.page;
  *   4           mapping id (page cache owner; 0 = none)      kernel: ->mapping
  *   5           index in the mapping, in pages               kernel: ->index
  *   6           private (owner's word: slab, buffer heads)    kernel: ->private
- *   7    0-20   generation, never 0: bumped on every free; the same value is
+ *   7    0-23   generation, never 0: bumped on every free; the same value is
  *               carried in the handle (see PageHandle) so a stale handle is
  *               recognised
- *        21-23  pageblock migratetype, kept in the pageblock's LAST page only
- *               (see below); 0 in every other page
- *        24-31  zone id, nid * MAX_NR_ZONES + zone index, set at boot and
- *               never changed                  kernel: page_zonenum/page_to_nid
+ *        24-26  pageblock migratetype, kept in the pageblock's LAST page only
+ *               (see below); 0 in every other page      kernel: pageblock_flags
+ *        27-31  spare
  * </pre>
  *
- * <p><b>Why these two fields live in word 7.</b> Together they replace the side tables that
- * grew with memory (a zone per 1024-page block, a byte per pageblock), so that the record is
- * <em>all</em> the per-page metadata: exactly {@link #BYTES_PER_PAGE} bytes per page. The zone id
- * is immutable, so the owner's plain read-modify-write of the generation keeps it without any
- * coordination, and the free path, which reads word 7 anyway for the stale-handle check, gets the
- * zone from the line it already has (the kernel reads {@code page_zone()} from
- * {@code page->flags} for the same reason). The pageblock type is different: it is written under
- * the zone lock by whoever retypes the pageblock while the page holding it may be allocated to,
- * and being freed by, another thread. It is therefore kept in the pageblock's last page only, and
- * that page's word 7 is only ever changed by compare-and-set (its generation bump included); every
- * other page's word 7 is written plainly by its owner. The last page is chosen because it can only
- * ever head an order-0 block (a block of order k heads at a multiple of 2^k) and buddy splitting
- * hands it out last, so the CAS is rare on the free path, and another thread reading the type
- * seldom finds the line being written.
+ * <p><b>Why the pageblock type lives in word 7.</b> It replaces the byte-per-pageblock side
+ * array that grew with memory, so that the record is <em>all</em> the per-page metadata: exactly
+ * {@link #BYTES_PER_PAGE} bytes per page. (The zone of a page needs no per-page field: zones are
+ * contiguous pfn ranges, see {@code PageAllocator#zoneOf}.) The type is written under the zone
+ * lock by whoever retypes the pageblock, while the page holding it may be allocated to, and being
+ * freed by, another thread. So on that page alone every write of word 7 is a compare-and-set (its
+ * generation bump included); every other page's word 7 is written plainly by its owner. The last
+ * page is chosen because it can only ever head an order-0 block (a block of order k starts at a
+ * multiple of 2^k) and buddy splitting hands it out last: the compare-and-set is rare on the free
+ * path, and a thread reading the type seldom finds the line being written by another. (An earlier
+ * layout kept the type in the pageblock's <em>first</em> page, often some thread's working page:
+ * every other thread freeing into the pageblock missed on its line.)
  *
  * <p>Only the head page of a block carries the state, order and migratetype; pages inside a
  * free or allocated block have state NONE (like the kernel, which marks only the first page of
@@ -122,13 +119,11 @@ public final class PageTableDescriptor {
     public static final int LIST_MT_SHIFT = 23;
     public static final int LIST_MT_MASK = 0x7 << LIST_MT_SHIFT;
 
-    /** Generation bits (word 7, bits 0-20). */
-    public static final int GEN_MASK = 0x1fffff;
-    /** Pageblock migratetype in word 7 of the pageblock's last page, bits 21-23. */
-    public static final int PAGEBLOCK_MT_SHIFT = 21;
+    /** Generation bits (word 7, bits 0-23). */
+    public static final int GEN_MASK = 0xffffff;
+    /** Pageblock migratetype in word 7 of the pageblock's last page, bits 24-26. */
+    public static final int PAGEBLOCK_MT_SHIFT = 24;
     public static final int PAGEBLOCK_MT_MASK = 0x7 << PAGEBLOCK_MT_SHIFT;
-    /** Zone id in word 7, bits 24-31: {@code nid * ZoneType.COUNT + zone index} (at most 64 nodes). */
-    public static final int ZONE_ID_SHIFT = 24;
 
     /** "No page" in a link word. */
     public static final int NIL = -1;
@@ -161,13 +156,13 @@ public final class PageTableDescriptor {
                 | (state << STATE_SHIFT) | (order << ORDER_SHIFT) | (mt << LIST_MT_SHIFT);
     }
 
-    /** Next generation: 21 bits, skipping 0 so that a live handle is never 0. */
+    /** Next generation: 24 bits, skipping 0 so that a live handle is never 0. */
     public static int nextGen(int gen) {
         int n = (gen + 1) & GEN_MASK;
         return n == 0 ? 1 : n;
     }
 
-    /** Word 7 with its generation advanced and the zone id and pageblock type kept. */
+    /** Word 7 with its generation advanced and its pageblock type kept. */
     static int nextGenWord(int w) {
         return (w & ~GEN_MASK) | nextGen(w & GEN_MASK);
     }

@@ -20,8 +20,7 @@ import java.util.BitSet;
  *   <li>each per-CPU pageset's count equals its lists and is at most {@code high};</li>
  *   <li>{@code nr_free_pages} and the highatomic free count equal a recount, and
  *       {@code pgalloc - pgfree} equals the allocated plus quarantined pages;</li>
- *   <li>every page's word 7 names this zone, and only a pageblock's last page carries a
- *       pageblock type, a valid one.</li>
+ *   <li>only a pageblock's last page carries a pageblock type in word 7, a valid one.</li>
  * </ol>
  * Takes every slot lock and zone lock while it runs, so concurrent users wait.
  */
@@ -195,16 +194,11 @@ final class Validator {
         checkWord7(z);
     }
 
-    /** Item 6: the zone id and pageblock type fields of word 7 (see {@link PageTableDescriptor}). */
+    /** Item 6: the pageblock type field of word 7 (see {@link PageTableDescriptor}). */
     private void checkWord7(Zone z) {
         int last = (1 << Zone.PAGEBLOCK_ORDER) - 1;
         for (int p = z.startPfn; p < z.startPfn + z.pages; p++) {
-            int w = pt.word7(p);
-            int zid = w >>> PageTableDescriptor.ZONE_ID_SHIFT;
-            int pbmt = (w & PageTableDescriptor.PAGEBLOCK_MT_MASK) >>> PageTableDescriptor.PAGEBLOCK_MT_SHIFT;
-            if (zid != z.id) {
-                error(z + ": pfn 0x" + Integer.toHexString(p) + " records zone id " + zid + ", expected " + z.id);
-            }
+            int pbmt = (pt.word7(p) & PageTableDescriptor.PAGEBLOCK_MT_MASK) >>> PageTableDescriptor.PAGEBLOCK_MT_SHIFT;
             if ((p & last) == last ? pbmt >= MigrateType.COUNT : pbmt != 0) {
                 error(z + ": pfn 0x" + Integer.toHexString(p) + " carries pageblock type " + pbmt + ", expected "
                         + ((p & last) == last ? "one below " + MigrateType.COUNT : "none (not a pageblock's last page)"));

@@ -80,8 +80,6 @@ public final class Zone implements Watermarks.OrderProbe {
     final long[] watermark = new long[4];
     /** {@code lowmem_reserve[MAX_NR_ZONES]}. */
     final long[] lowmemReserve = new long[ZoneType.COUNT];
-    /** Zone id: {@code nid * ZoneType.COUNT + idx}, as word 7 of each of its pages records it. */
-    final int id;
     /** Per-CPU pagesets of this zone, one per slot. */
     PerCpuPages[] pcp;
     int pcpHigh;
@@ -104,8 +102,6 @@ public final class Zone implements Watermarks.OrderProbe {
         this.pages = pages;
         this.pt = pt;
         this.area = new FreeArea(pt);
-        this.id = nid * ZoneType.COUNT + idx;
-        pt.setZoneIds(startPfn, pages, id);
     }
 
     /** Node id. */

@@ -1,6 +1,7 @@
 package io.memscope.page;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.memscope.MemoryManager;
 import io.memscope.gfp.Gfp;
@@ -11,29 +12,27 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 
 /**
- * Word 7 of a page record shares three fields (see {@link PageTableDescriptor}): the generation,
- * written by the page's owner; the zone id, written once at boot; and, in a pageblock's last page
- * only, the pageblock type, written under the zone lock by whoever retypes the pageblock. These
- * tests pin that none of them disturbs another.
+ * Word 7 of a page record holds the generation, written by the page's owner, and, in a
+ * pageblock's last page only, the pageblock type, written under the zone lock by whoever retypes
+ * the pageblock (see {@link PageTableDescriptor}). These tests pin that neither disturbs the
+ * other, and that a page's zone, which is not stored, is found from the zones' bounds.
  */
 class PageTableWord7Test {
     private static final int PB = 1 << Zone.PAGEBLOCK_ORDER;
 
     @Test
-    void generationWrapsWithin21BitsAndKeepsZoneAndPageblockType() {
+    void generationWrapsWithin24BitsAndKeepsThePageblockType() {
         PageTable pt = new PageTable(2 * PB);
-        pt.setZoneIds(0, 2 * PB, 0xab);
         int last = PB - 1;
         pt.setPageblockMt(0, MigrateType.HIGHATOMIC.ordinal());
         for (int pfn : new int[] {0, 1, last}) {
             for (int i = 0; i < PageTableDescriptor.GEN_MASK; i++) {
                 pt.bumpGen(pfn);
             }
-            // 2^21 - 1 bumps from 1 walk every value 1..2^21-1 once and come back to 1 (0 is skipped).
+            // 2^24 - 1 bumps from 1 walk every value 1..2^21-1 once and come back to 1 (0 is skipped).
             assertThat(pt.gen(pfn)).as("pfn %d after a full cycle", pfn).isEqualTo(1);
             pt.bumpGen(pfn);
             assertThat(pt.gen(pfn)).isEqualTo(2);
-            assertThat(pt.zoneId(pfn)).isEqualTo(0xab);
         }
         assertThat(pt.pageblockMt(0)).isEqualTo(MigrateType.HIGHATOMIC.ordinal());
         assertThat(pt.pageblockMt(last)).isEqualTo(MigrateType.HIGHATOMIC.ordinal());
@@ -48,7 +47,8 @@ class PageTableWord7Test {
         for (int pfn = 0; pfn < 2 * PB; pfn++) {
             assertThat(pt.pageblockMt(pfn)).isEqualTo(pfn < PB ? 0 : MigrateType.RECLAIMABLE.ordinal());
             int pbmtBits = pt.word7(pfn) & PageTableDescriptor.PAGEBLOCK_MT_MASK;
-            assertThat(pbmtBits).as("pfn %d", pfn).isEqualTo(pfn == 2 * PB - 1 ? MigrateType.RECLAIMABLE.ordinal() << 21 : 0);
+            assertThat(pbmtBits).as("pfn %d", pfn)
+                    .isEqualTo(pfn == 2 * PB - 1 ? MigrateType.RECLAIMABLE.ordinal() << PageTableDescriptor.PAGEBLOCK_MT_SHIFT : 0);
         }
     }
 
@@ -60,7 +60,6 @@ class PageTableWord7Test {
     @Test
     void concurrentGenerationBumpsAndRetypesLoseNothing() throws InterruptedException {
         PageTable pt = new PageTable(PB);
-        pt.setZoneIds(0, PB, 3);
         int last = PB - 1;
         int bumps = 2_000_000;
         CountDownLatch start = new CountDownLatch(1);
@@ -91,11 +90,10 @@ class PageTableWord7Test {
         retyper.join();
         assertThat(lost.get()).as("retypes undone by a generation bump").isZero();
         assertThat(pt.gen(last)).as("generation bumps undone by a retype").isEqualTo(1 + bumps % PageTableDescriptor.GEN_MASK);
-        assertThat(pt.zoneId(last)).isEqualTo(3);
     }
 
     @Test
-    void everyPageKnowsItsZoneOnEveryNode() {
+    void everyPageIsFoundInItsZoneOnEveryNode() {
         try (MemoryManager mm = MemoryManager.builder().memoryBytes(256L << 20).nodes(4).debug(false).lockdep(false)
                 .build()) {
             PageAllocator pa = mm.pages();
@@ -110,7 +108,9 @@ class PageTableWord7Test {
                 }
             }
             assertThat(checked).isEqualTo(pa.totalPages());
-            // Allocation and free bump generations; the zone ids survive them.
+            assertThatThrownBy(() -> pa.zoneOf(pa.totalPages())).isInstanceOf(IndexOutOfBoundsException.class);
+            assertThatThrownBy(() -> pa.zoneOf(-1)).isInstanceOf(IndexOutOfBoundsException.class);
+            // Allocation and free bump generations and retype pageblocks; validate() checks word 7.
             long[] h = new long[64];
             for (int round = 0; round < 3; round++) {
                 for (int i = 0; i < h.length; i++) {
