@@ -64,7 +64,7 @@ final class SlabReports {
                 + ") on node " + nid + ", gfp=" + GfpFormat.report(gfp));
         lines.add("  cache: " + s.name() + ", object size: " + s.objectSize + ", buffer size: " + s.size
                 + ", default order: " + s.order + ", min order: " + s.minOrder);
-        if (s.minOrder > KmemCache.getOrder(s.objectSize)) {
+        if (s.minOrder > SlabGeometry.getOrder(s.objectSize)) {
             lines.add("  " + s.name() + " debugging increased min order, use slab_debug=O to disable.");
         }
         for (int n = 0; n < s.nodes.length; n++) {

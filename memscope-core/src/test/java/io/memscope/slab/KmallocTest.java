@@ -48,18 +48,18 @@ class KmallocTest {
     @Test
     void slabGeometryFollowsCalculateOrder() {
         // 2 CPUs: min_objects = 4 * (fls(2) + 1) = 12.
-        assertThat(KmemCache.calculateOrder(64, 2)).isZero();
-        assertThat(KmemCache.orderObjects(0, 64)).isEqualTo(64);
-        assertThat(KmemCache.calculateOrder(8192, 2)).isEqualTo(3); // 4 objects in 32 KiB
-        assertThat(KmemCache.calculateOrder(1024, 2)).isEqualTo(2); // 12 KiB needed -> order 2
-        assertThat(KmemCache.calculateOrder(192, 2)).isZero(); // 21 objects, 64 B left over <= 4096/16
+        assertThat(SlabGeometry.calculateOrder(64, 2)).isZero();
+        assertThat(SlabGeometry.orderObjects(0, 64)).isEqualTo(64);
+        assertThat(SlabGeometry.calculateOrder(8192, 2)).isEqualTo(3); // 4 objects in 32 KiB
+        assertThat(SlabGeometry.calculateOrder(1024, 2)).isEqualTo(2); // 12 KiB needed -> order 2
+        assertThat(SlabGeometry.calculateOrder(192, 2)).isZero(); // 21 objects, 64 B left over <= 4096/16
         // 700 B objects: 12 of them need 8400 B, so order 2; it leaves 284 B <= 16384/16.
-        assertThat(KmemCache.calculateOrder(700, 2)).isEqualTo(2);
+        assertThat(SlabGeometry.calculateOrder(700, 2)).isEqualTo(2);
         // SLAB_HWCACHE_ALIGN: the cache line, halved while the object fits twice.
-        assertThat(KmemCache.calculateAlignment(SlabFlags.HWCACHE_ALIGN, 0, 20)).isEqualTo(32);
-        assertThat(KmemCache.calculateAlignment(SlabFlags.HWCACHE_ALIGN, 0, 100)).isEqualTo(64);
-        assertThat(KmemCache.calculateAlignment(SlabFlags.HWCACHE_ALIGN, 0, 8)).isEqualTo(8);
-        assertThat(KmemCache.calculateAlignment(0, 0, 20)).isEqualTo(8);
+        assertThat(SlabGeometry.calculateAlignment(SlabFlags.HWCACHE_ALIGN, 0, 20)).isEqualTo(32);
+        assertThat(SlabGeometry.calculateAlignment(SlabFlags.HWCACHE_ALIGN, 0, 100)).isEqualTo(64);
+        assertThat(SlabGeometry.calculateAlignment(SlabFlags.HWCACHE_ALIGN, 0, 8)).isEqualTo(8);
+        assertThat(SlabGeometry.calculateAlignment(0, 0, 20)).isEqualTo(8);
     }
 
     @Test
