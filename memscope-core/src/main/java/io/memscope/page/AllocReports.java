@@ -357,4 +357,19 @@ public final class AllocReports {
                 + PageTableDescriptor.stateName(a.pt.state(pfn)) + " page of generation " + a.pt.genOpaque(pfn)
                 + (a.debug != null ? a.debug.stacks(pfn) : ""));
     }
+
+    /** The GFP_ZONE_BAD misuse, built off the fast path (string concatenation makes a method too big to inline). */
+    static InvalidGfpMaskException badZoneMask(int gfp) {
+        return new InvalidGfpMaskException("gfp_zone: expected a valid zone-modifier combination, found "
+                + gfpReport(gfp & Gfp.ZONEMASK) + " (GFP_ZONE_BAD)");
+    }
+
+    /**
+     * __GFP_MOVABLE with __GFP_RECLAIMABLE: {@code gfp_migratetype()}'s VM_WARN_ON, after which the
+     * kernel would index its per-type fallback table out of bounds. Refused before anything changes.
+     */
+    static InvalidGfpMaskException badMigratetypeMask(int gfp) {
+        return new InvalidGfpMaskException("gfp_migratetype: expected at most one of __GFP_MOVABLE and "
+                + "__GFP_RECLAIMABLE, found " + gfpReport(gfp & (Gfp.MOVABLE | Gfp.RECLAIMABLE)));
+    }
 }

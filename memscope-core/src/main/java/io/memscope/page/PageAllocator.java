@@ -1,7 +1,6 @@
 package io.memscope.page;
 
 import static io.memscope.page.PageTableDescriptor.NIL;
-import static io.memscope.page.PageTableDescriptor.STATE_ALLOC;
 
 import io.memscope.debug.KernelLog;
 import io.memscope.gfp.Gfp;
@@ -25,7 +24,8 @@ import java.util.concurrent.locks.ReentrantLock;
  * the code every request runs — and delegates the rest, one responsibility per class:
  * {@link MemoryLayout} builds nodes, zones, zonelists and watermarks at boot; {@link CpuSlots}
  * deals per-CPU slots to tasks and takes their locks; {@link FreePath} checks and returns freed
- * blocks; {@link ExactAlloc} is {@code alloc_pages_exact}/{@code free_pages_exact};
+ * blocks; {@link Freelist} is the first attempt's zone walk, {@code rmqueue} and
+ * {@code prep_new_page}; {@link ExactAlloc} is {@code alloc_pages_exact}/{@code free_pages_exact};
  * {@link BlockAccess} turns handles into memory. The slow path is {@link SlowPath}; checks of the
  * calling context are {@link MightAlloc}; reports are {@link AllocReports}; debug checks
  * {@link PageDebug}; the books {@link Validator}; the buddy lists themselves {@link Zone} and
@@ -74,6 +74,8 @@ public final class PageAllocator implements AutoCloseable {
     final CpuSlots slots;
     /** The free path. */
     final FreePath free;
+    /** The first attempt's zone walk, {@code rmqueue} and {@code prep_new_page}. */
+    final Freelist freelist;
     private final ExactAlloc exact;
     private final BlockAccess access;
     final AllocFaultHook faultHook;
@@ -90,7 +92,7 @@ public final class PageAllocator implements AutoCloseable {
     final int minFreeKbytes;
     /** One node: the preferred node is always 0, no slot lookup needed to find it. */
     private final boolean singleNode;
-    /** {@code cfg.initOnAlloc()}, read on every allocation. */
+    /** {@code cfg.initOnAlloc()}: closes the fast lane. */
     private final boolean initOnAlloc;
     /** The boot layout; its {@code nofragmentFlags} are read on every allocation. */
     private final MemoryLayout layout;
@@ -163,6 +165,7 @@ public final class PageAllocator implements AutoCloseable {
         this.reports = new AllocReports(this);
         this.slow = new SlowPath(this);
         this.debug = cfg.debug() ? new PageDebug(this) : null;
+        this.freelist = new Freelist(this, slots);
         vmstat.addSource(this::addCounters);
         for (int mt = 0; mt < 3; mt++) {
             int gfp = mt << 3; // __GFP_MOVABLE / __GFP_RECLAIMABLE alone
@@ -243,7 +246,7 @@ public final class PageAllocator implements AutoCloseable {
         // then the full check (the highatomic reserve is unusable without ALLOC_RESERVES).
         long free = zone.freePages();
         if (order != 0 || free - Math.min(free, zone.nrFreeHighatomic) <= laneMark[mt]) {
-            if (!zoneWatermarkOk(zone, order, zone.watermark[AllocFlags.WMARK_LOW], laneHighest[mt], allocFlags, free)) {
+            if (!freelist.zoneWatermarkOk(zone, order, zone.watermark[AllocFlags.WMARK_LOW], laneHighest[mt], allocFlags, free)) {
                 return PageHandle.NULL;
             }
         }
@@ -260,7 +263,7 @@ public final class PageAllocator implements AutoCloseable {
         } finally {
             pcp.unlock();
         }
-        return pfn == NIL ? PageHandle.NULL : prepNewPage(pfn, order, gfp, mt);
+        return pfn == NIL ? PageHandle.NULL : freelist.prepNewPage(pfn, order, gfp, mt);
     }
 
     /** {@code alloc_pages_node(nid, gfp, order)}: like {@link #allocPages} with {@code nid} as preferred node. */
@@ -356,12 +359,12 @@ public final class PageAllocator implements AutoCloseable {
         gfp = Memalloc.gfpContext(task.flags(), gfp);
         ZoneType zt = ZoneType.forGfp(gfp);
         if (zt == ZoneType.BAD) {
-            throw badZoneMask(gfp);
+            throw AllocReports.badZoneMask(gfp);
         }
         int highest = zt.ordinal();
         int mt = MigrateType.gfpMigratetypeIndex(gfp);
         if (mt > MigrateType.RECLAIMABLE.ordinal()) {
-            throw badMigratetypeMask(gfp);
+            throw AllocReports.badMigratetypeMask(gfp);
         }
         int thisNode = (gfp & Gfp.THISNODE) != 0 ? 1 : 0;
         Zone[] zl = thisNode != 0 ? noFallbackList[preferredNid] : fallbackList[preferredNid];
@@ -377,7 +380,7 @@ public final class PageAllocator implements AutoCloseable {
         if (nodemask == -1L && task.memsAllowed() == Task.ALL_NODES) {
             // No nodemask and no cpuset: the common case, kept small enough to be inlined whole.
             allocFlags |= nofragmentFlags[(preferredNid << 1 | thisNode) * ZoneType.COUNT + highest];
-            h = getPageFromFreelist(gfp, order, allocFlags, zl, highest, -1L, mt, task);
+            h = freelist.getPageFromFreelist(gfp, order, allocFlags, zl, highest, -1L, mt, task);
         } else {
             h = allocRestricted(task, gfp, order, allocFlags, zl, highest, nodemask, mt);
         }
@@ -405,7 +408,7 @@ public final class PageAllocator implements AutoCloseable {
             }
         }
         allocFlags |= layout.nofragment(zl, highest, mask);
-        return getPageFromFreelist(allocGfp, order, allocFlags, zl, highest, mask, mt, task);
+        return freelist.getPageFromFreelist(allocGfp, order, allocFlags, zl, highest, mask, mt, task);
     }
 
     /** WARN_ON_ONCE_GFP for an order above MAX_PAGE_ORDER (silent with __GFP_NOWARN); NULL. Off the fast path. */
@@ -416,173 +419,9 @@ public final class PageAllocator implements AutoCloseable {
         return PageHandle.NULL;
     }
 
-    /** The GFP_ZONE_BAD misuse, built off the fast path (string concatenation makes a method too big to inline). */
-    private static InvalidGfpMaskException badZoneMask(int gfp) {
-        return new InvalidGfpMaskException("gfp_zone: expected a valid zone-modifier combination, found "
-                + AllocReports.gfpReport(gfp & Gfp.ZONEMASK) + " (GFP_ZONE_BAD)");
-    }
-
-    /**
-     * __GFP_MOVABLE with __GFP_RECLAIMABLE: {@code gfp_migratetype()}'s VM_WARN_ON, after which the
-     * kernel would index its per-type fallback table out of bounds. Refused before anything changes.
-     */
-    private static InvalidGfpMaskException badMigratetypeMask(int gfp) {
-        return new InvalidGfpMaskException("gfp_migratetype: expected at most one of __GFP_MOVABLE and "
-                + "__GFP_RECLAIMABLE, found " + AllocReports.gfpReport(gfp & (Gfp.MOVABLE | Gfp.RECLAIMABLE)));
-    }
-
     /** {@code first_zones_zonelist()}: the first zone within highest and nodemask, or null. */
     static Zone firstZone(Zone[] zl, int highest, long mask) {
         return MemoryLayout.firstZone(zl, highest, mask);
-    }
-
-    /**
-     * {@code get_page_from_freelist()}: the first zone of the zonelist (within {@code highest} and
-     * {@code nodemask}, cpuset-allowed if ALLOC_CPUSET) whose watermark allows the request, then
-     * {@code rmqueue}. Retries once without ALLOC_NOFRAGMENT before failing.
-     */
-    long getPageFromFreelist(int gfp, int order, int allocFlags, Zone[] zl, int highest, long nodemask, int mt,
-                             Task task) {
-        for (;;) {
-            boolean noFallback = (allocFlags & AllocFlags.NOFRAGMENT) != 0;
-            // Only a multi-node machine needs the preferred zone here (to stay on its node).
-            Zone preferred = noFallback && !singleNode ? firstZone(zl, highest, nodemask) : null;
-            boolean restart = false;
-            for (Zone zone : zl) {
-                if (zone.idx > highest || (nodemask & (1L << zone.nid)) == 0) {
-                    continue;
-                }
-                if ((allocFlags & AllocFlags.CPUSET) != 0 && !cpusetZoneAllowed(zone, gfp, task)) {
-                    continue;
-                }
-                if (preferred != null && zone.nid != preferred.nid) {
-                    // Fragmenting the local node is preferred over using a remote one.
-                    allocFlags &= ~AllocFlags.NOFRAGMENT;
-                    restart = true;
-                    break;
-                }
-                long mark = zone.watermark[allocFlags & AllocFlags.WMARK_MASK];
-                if (!zoneWatermarkFast(zone, order, mark, highest, allocFlags)
-                        && (allocFlags & AllocFlags.NO_WATERMARKS) == 0) {
-                    continue;
-                }
-                int pfn = rmqueue(zone, order, allocFlags, mt, task);
-                if (pfn != NIL) {
-                    long h = prepNewPage(pfn, order, gfp, mt);
-                    if ((allocFlags & AllocFlags.HIGHATOMIC) != 0) {
-                        zone.reserveHighatomic(pfn, order);
-                    }
-                    return h;
-                }
-            }
-            if (restart) {
-                continue;
-            }
-            if (noFallback) {
-                allocFlags &= ~AllocFlags.NOFRAGMENT;
-                continue;
-            }
-            return PageHandle.NULL;
-        }
-    }
-
-    /** {@code __cpuset_zone_allowed()}: interrupts anywhere; mems_allowed; otherwise only without HARDWALL. */
-    static boolean cpusetZoneAllowed(Zone zone, int gfp, Task task) {
-        if (task.inInterrupt()) {
-            return true;
-        }
-        if ((task.memsAllowed() & (1L << zone.nid)) != 0) {
-            return true;
-        }
-        // Without __GFP_HARDWALL the nearest hardwalled ancestor (the root cpuset here) decides.
-        return (gfp & Gfp.HARDWALL) == 0;
-    }
-
-    /** {@code zone_watermark_fast()}: an order-0 shortcut, then {@code __zone_watermark_ok}. */
-    boolean zoneWatermarkFast(Zone z, int order, long mark, int highest, int allocFlags) {
-        long free = z.freePages();
-        long reserve = z.lowmemReserve[highest];
-        if (order == 0) {
-            long unusable = (allocFlags & AllocFlags.RESERVES) == 0 ? z.nrFreeHighatomic : 0;
-            long usable = free - Math.min(free, unusable);
-            if (usable > mark + reserve) {
-                return true;
-            }
-        }
-        return zoneWatermarkOk(z, order, mark, highest, allocFlags, free);
-    }
-
-    /** {@code __zone_watermark_ok()} against a live zone. */
-    boolean zoneWatermarkOk(Zone z, int order, long mark, int highest, int allocFlags, long free) {
-        // The zone is its own probe: a capturing lambda here would allocate on every order > 0 check.
-        return Watermarks.zoneWatermarkOk(free, mark, z.lowmemReserve[highest], z.nrFreeHighatomic, order, allocFlags, z);
-    }
-
-    /** {@code rmqueue()}: per-CPU list for pcp orders, else the buddy under the zone lock. */
-    int rmqueue(Zone zone, int order, int allocFlags, int mt, Task task) {
-        if (PerCpuPages.allowedOrder(order)) {
-            PerCpuPages pcp = slots.lockSlot(zone, task);
-            if (pcp != null) {
-                int pfn;
-                try {
-                    pfn = pcp.rmqueue(order, mt, allocFlags);
-                } finally {
-                    pcp.unlock();
-                }
-                if (pfn != NIL) {
-                    return pfn;
-                }
-            }
-        }
-        return rmqueueBuddy(zone, order, allocFlags, mt);
-    }
-
-    /** {@code rmqueue_buddy()}: HIGHATOMIC first for ALLOC_HIGHATOMIC; HIGHATOMIC last for OOM/NON_BLOCK. */
-    private int rmqueueBuddy(Zone zone, int order, int allocFlags, int mt) {
-        zone.lock.lock();
-        try {
-            int pfn = NIL;
-            if ((allocFlags & AllocFlags.HIGHATOMIC) != 0) {
-                pfn = zone.rmqueueSmallest(order, MigrateType.HIGHATOMIC.ordinal());
-            }
-            if (pfn == NIL) {
-                pfn = zone.rmqueue(order, mt, allocFlags);
-                if (pfn == NIL && (allocFlags & (AllocFlags.OOM | AllocFlags.NON_BLOCK)) != 0) {
-                    pfn = zone.rmqueueSmallest(order, MigrateType.HIGHATOMIC.ordinal());
-                }
-            }
-            if (pfn != NIL) {
-                zone.buddyPgalloc += 1L << order;
-            }
-            return pfn;
-        } finally {
-            zone.lock.unlock();
-        }
-    }
-
-    /** {@code prep_new_page()}: refcount 1, debug checks, zeroing, compound marking. Returns the handle. */
-    private long prepNewPage(int pfn, int order, int gfp, int mt) {
-        int gen = pt.prepAllocated(pfn, STATE_ALLOC, order, mt);
-        if (debug != null || initOnAlloc || (gfp & (Gfp.ZERO | Gfp.COMP)) != 0) {
-            prepNewPageExtra(pfn, order, gfp);
-        }
-        return PageHandle.of(pfn, order, gen);
-    }
-
-    /** The rest of {@code prep_new_page()}: debug checks, zeroing, compound marking (out of line: rare, and large once compiled). */
-    private void prepNewPageExtra(int pfn, int order, int gfp) {
-        if (debug != null) {
-            debug.onAlloc(pfn, order);
-        }
-        if ((gfp & Gfp.ZERO) != 0 || initOnAlloc) {
-            memory.asSlice((long) pfn << PageAllocConfig.PAGE_SHIFT, (long) PageAllocConfig.PAGE_SIZE << order).fill((byte) 0);
-        }
-        if ((gfp & Gfp.COMP) != 0 && order > 0) {
-            pt.setPageFlags(pfn, PageTableDescriptor.FLAG_HEAD);
-            for (int i = 1; i < (1 << order); i++) {
-                pt.setPageFlags(pfn + i, PageTableDescriptor.FLAG_TAIL);
-            }
-        }
     }
 
     // =================================================================== free path

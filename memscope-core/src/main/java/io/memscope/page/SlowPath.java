@@ -51,7 +51,7 @@ final class SlowPath {
     }
 
     private long gpff(int gfp, int order, int f, AllocContext ac, Task task) {
-        return a.getPageFromFreelist(gfp, order, f, ac.zonelist, ac.highestZoneIdx, ac.nodemask, ac.migratetype, task);
+        return a.freelist.getPageFromFreelist(gfp, order, f, ac.zonelist, ac.highestZoneIdx, ac.nodemask, ac.migratetype, task);
     }
 
     /** {@code __alloc_pages_slowpath()}. Returns a handle or NULL (after {@code warn_alloc}). */
@@ -301,11 +301,11 @@ final class SlowPath {
                     continue;
                 }
                 if ((f & AllocFlags.CPUSET) != 0 && task.memsAllowed() != Task.ALL_NODES
-                        && !PageAllocator.cpusetZoneAllowed(z, gfp, task)) {
+                        && !Freelist.cpusetZoneAllowed(z, gfp, task)) {
                     continue;
                 }
                 long available = a.reclaimer.zoneReclaimablePages(z) + z.freePages();
-                if (a.zoneWatermarkOk(z, order, z.minWmark(), ac.highestZoneIdx, f, available)) {
+                if (a.freelist.zoneWatermarkOk(z, order, z.minWmark(), ac.highestZoneIdx, f, available)) {
                     ret = true;
                     break;
                 }
