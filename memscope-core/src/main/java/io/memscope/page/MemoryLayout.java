@@ -25,6 +25,10 @@ final class MemoryLayout {
     final Zone[][] fallbackList;
     /** ZONELIST_NOFALLBACK per node (__GFP_THISNODE). */
     final Zone[][] noFallbackList;
+    /** First pfn of each of {@link #zones}, ascending ({@code PageAllocator#zoneOf} searches it). */
+    final int[] zoneStarts;
+    /** The populated zone with the most pages (the highest on a tie), which {@code zoneOf} tries first. */
+    final Zone largestZone;
     /** The effective {@code min_free_kbytes}. */
     final int minFreeKbytes;
     /**
@@ -52,6 +56,15 @@ final class MemoryLayout {
             }
         }
         this.zones = populated.toArray(Zone[]::new);
+        this.zoneStarts = new int[zones.length];
+        Zone largest = zones[0];
+        for (int i = 0; i < zones.length; i++) {
+            zoneStarts[i] = zones[i].startPfn;
+            if (zones[i].pages >= largest.pages) {
+                largest = zones[i];
+            }
+        }
+        this.largestZone = largest;
         this.fallbackList = new Zone[nodes][];
         this.noFallbackList = new Zone[nodes][];
         for (int n = 0; n < nodes; n++) {

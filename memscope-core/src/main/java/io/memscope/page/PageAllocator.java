@@ -11,6 +11,7 @@ import io.memscope.sched.Task;
 import io.memscope.stat.VmItem;
 import io.memscope.stat.VmStat;
 import java.lang.foreign.MemorySegment;
+import java.util.Objects;
 import java.util.concurrent.locks.ReentrantLock;
 
 /**
@@ -144,15 +145,8 @@ public final class PageAllocator implements AutoCloseable {
         this.zones = layout.zones;
         this.fallbackList = layout.fallbackList;
         this.noFallbackList = layout.noFallbackList;
-        this.zoneStarts = new int[zones.length];
-        Zone largest = zones[0];
-        for (int i = 0; i < zones.length; i++) {
-            zoneStarts[i] = zones[i].startPfn;
-            if (zones[i].pages >= largest.pages) {
-                largest = zones[i];
-            }
-        }
-        this.likelyZone = largest;
+        this.zoneStarts = layout.zoneStarts;
+        this.likelyZone = layout.largestZone;
         this.minFreeKbytes = layout.minFreeKbytes;
         this.nofragmentFlags = layout.nofragmentFlags;
         this.singleNode = cfg.nodes() == 1;
@@ -517,7 +511,7 @@ public final class PageAllocator implements AutoCloseable {
         if (Integer.compareUnsigned(pfn - z.startPfn, z.pages) < 0) {
             return z;
         }
-        return zoneOfSearch(java.util.Objects.checkIndex(pfn, pages));
+        return zoneOfSearch(Objects.checkIndex(pfn, pages));
     }
 
     private Zone zoneOfSearch(int pfn) {

@@ -188,20 +188,20 @@ public final class PageTable {
 
     void bumpGen(int pfn) {
         int i = (pfn << RECORD_SHIFT) + GEN_WORD;
-        if ((pfn & PAGEBLOCK_LAST) == PAGEBLOCK_LAST) {
-            bumpGenShared(i);
-        } else {
-            t[i] = nextGenWord(t[i]);
-        }
+        storeNextGen(pfn, i, t[i]);
     }
 
     /**
-     * The generation bump of a pageblock's last page, whose word 7 also holds the pageblock type
-     * that a zone-lock holder may retype at the same moment: compare-and-set, so neither update
-     * is lost.
+     * Advances the generation in word 7 at index {@code i} of {@code pfn}'s record, whose current
+     * value the caller read as {@code w}. A pageblock's last page shares the word with the
+     * pageblock type, which a zone-lock holder may retype at the same moment: there it is a
+     * compare-and-set, so neither update is lost; everywhere else the owner's plain store.
      */
-    private void bumpGenShared(int i) {
-        int w;
+    private void storeNextGen(int pfn, int i, int w) {
+        if ((pfn & PAGEBLOCK_LAST) != PAGEBLOCK_LAST) {
+            t[i] = nextGenWord(w);
+            return;
+        }
         do {
             w = (int) INTS.getVolatile(t, i);
         } while (!INTS.compareAndSet(t, i, w, nextGenWord(w)));
@@ -209,7 +209,7 @@ public final class PageTable {
 
     // ---- pageblock type (word 7 of a pageblock's last page, see PageTableDescriptor) ----
     /** {@code pageblock_nr_pages - 1}: the offset of a pageblock's last page, which holds its type. */
-    private static final int PAGEBLOCK_LAST = (1 << Zone.PAGEBLOCK_ORDER) - 1;
+    static final int PAGEBLOCK_LAST = (1 << Zone.PAGEBLOCK_ORDER) - 1;
 
     /** Word 7 whole: generation and, in a pageblock's last page, the pageblock type. For the validator. */
     int word7(int pfn) {
@@ -269,11 +269,7 @@ public final class PageTable {
         int w = t[b + FLAGS_WORD]; // before any store: the free check's load of it is reused
         int gen = t[b + GEN_WORD];
         if (bumpGen) {
-            if ((pfn & PAGEBLOCK_LAST) == PAGEBLOCK_LAST) {
-                bumpGenShared(b + GEN_WORD);
-            } else {
-                t[b + GEN_WORD] = nextGenWord(gen);
-            }
+            storeNextGen(pfn, b + GEN_WORD, gen);
         }
         t[b + REFCOUNT_WORD] = 0;
         t[b + MAPPING_WORD] = 0;

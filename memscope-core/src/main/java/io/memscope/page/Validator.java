@@ -196,7 +196,7 @@ final class Validator {
 
     /** Item 6: the pageblock type field of word 7 (see {@link PageTableDescriptor}). */
     private void checkWord7(Zone z) {
-        int last = (1 << Zone.PAGEBLOCK_ORDER) - 1;
+        int last = PageTable.PAGEBLOCK_LAST;
         for (int p = z.startPfn; p < z.startPfn + z.pages; p++) {
             int pbmt = (pt.word7(p) & PageTableDescriptor.PAGEBLOCK_MT_MASK) >>> PageTableDescriptor.PAGEBLOCK_MT_SHIFT;
             if ((p & last) == last ? pbmt >= MigrateType.COUNT : pbmt != 0) {
