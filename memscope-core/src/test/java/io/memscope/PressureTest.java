@@ -39,8 +39,8 @@ import org.junit.jupiter.api.io.TempDir;
  *
  * <ul>
  *   <li>0 deadlocks: two watchdogs run throughout. The hung-task detector reports tasks blocked in
- *       memscope's sleeping locks; a {@link ProgressWatchdog} over the reads and writes done trips
- *       when nothing moves for {@code memscope.b2.stall.seconds} (default 20), whatever the threads
+ *       memscope's sleeping locks; a {@link ProgressWatchdog} over the writes and, separately, the
+ *       reads done trips when either stops moving for {@code memscope.b2.stall.seconds} (default 20), whatever the threads
  *       wait on (page locks, writeback, throttles). Either fails the test, the second with a dump
  *       of every platform and virtual thread; threads that do not stop when asked fail it with the
  *       same dump;</li>
@@ -140,7 +140,8 @@ class PressureTest {
             Duration stall = Duration.ofSeconds(Long.getLong("memscope.b2.stall.seconds", 20));
             try (HungTaskDetector watchdog = new HungTaskDetector(mm.lockdep(), Duration.ofSeconds(10),
                     Duration.ofSeconds(1), 10).start();
-                 ProgressWatchdog progress = ProgressWatchdog.start(() -> writes.get() + reads.get(), stall)) {
+                 ProgressWatchdog progress = ProgressWatchdog.start(stall, new String[] {"writes", "reads"},
+                         writes::get, reads::get)) {
                 for (int w = 0; w < writersTotal; w++) {
                     int me = w;
                     Runnable writer = () -> {
@@ -219,7 +220,7 @@ class PressureTest {
                     Thread.sleep(100);
                 }
                 if (progress.tripped()) {
-                    failures.add("deadlock: " + progress.dump());
+                    failures.add("deadlock: " + io.memscope.page.ZoneLockProbe.describe(mm.pages()) + progress.dump());
                 }
                 stop.set(true);
                 long joinDeadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(60);

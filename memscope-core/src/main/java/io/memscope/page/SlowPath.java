@@ -3,6 +3,7 @@ package io.memscope.page;
 import io.memscope.gfp.Gfp;
 import io.memscope.gfp.MigrateType;
 import io.memscope.gfp.ZoneType;
+import io.memscope.sched.CondResched;
 import io.memscope.sched.Task;
 import io.memscope.stat.AllocStallEvent;
 import io.memscope.stat.PageAllocEvent;
@@ -313,7 +314,7 @@ final class SlowPath {
             if ((task.flags() & Task.PF_WQ_WORKER) != 0) {
                 park();
             } else {
-                Thread.yield(); // cond_resched()
+                CondResched.condResched();
             }
         }
         if (!ret) {

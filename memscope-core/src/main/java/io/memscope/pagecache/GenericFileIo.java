@@ -1,6 +1,7 @@
 package io.memscope.pagecache;
 
 import io.memscope.page.PageAllocConfig;
+import io.memscope.sched.CondResched;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
@@ -9,7 +10,8 @@ import java.lang.foreign.ValueLayout;
  * Buffered reads and writes through the page cache: {@code generic_perform_write()} (with the
  * {@code ->write_begin}/{@code ->write_end} work of a simple block file system) and
  * {@code filemap_read()} of {@code mm/filemap.c}. Stateless; the entry points are
- * {@link AddressSpace#performWrite} and {@link AddressSpace#read}.
+ * {@link AddressSpace#performWrite} and {@link AddressSpace#read}. Both loops are preemption points
+ * ({@link CondResched}): a virtual thread copying to or from cached pages never blocks otherwise.
  *
  * <p>Neither throttles: {@code generic_perform_write} calls {@code balance_dirty_pages_ratelimited}
  * between pages, but a file system that holds its own locks across the write (the journal's
@@ -47,6 +49,7 @@ final class GenericFileIo {
                 as.folioPut(pfn);
             }
             done += bytes;
+            CondResched.condResched(); // after ->write_end, as generic_perform_write does
         }
         return done;
     }
@@ -75,6 +78,7 @@ final class GenericFileIo {
         MemorySegment mem = as.cache.allocator.memory();
         int done = 0;
         while (done < total) {
+            CondResched.condResched(); // at the top of each page, as filemap_read does
             long p = pos + done;
             int offset = (int) (p & (PAGE_SIZE - 1));
             int bytes = Math.min(PAGE_SIZE - offset, total - done);

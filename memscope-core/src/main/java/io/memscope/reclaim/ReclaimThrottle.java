@@ -1,5 +1,6 @@
 package io.memscope.reclaim;
 
+import io.memscope.sched.CondResched;
 import io.memscope.sched.Jiffies;
 import io.memscope.sched.Task;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -97,7 +98,7 @@ public final class ReclaimThrottle {
     public long throttle(Reason reason, BooleanSupplier skipNoProgress) {
         Task current = Task.current();
         if (!current.isKswapd() && (current.flags() & Task.PF_KTHREAD) != 0) {
-            Thread.yield(); // cond_resched(): kthreads may be what reclaim is waiting for
+            CondResched.condResched(); // kthreads may be what reclaim is waiting for: never throttled
             return 0;
         }
         long timeoutJiffies;
@@ -110,7 +111,7 @@ public final class ReclaimThrottle {
             }
             case CONGESTED, NOPROGRESS -> {
                 if (skipNoProgress.getAsBoolean()) {
-                    Thread.yield();
+                    CondResched.condResched();
                     return 0;
                 }
                 timeoutJiffies = 1;

@@ -3,6 +3,7 @@ package io.memscope.reclaim;
 import io.memscope.debug.KernelLog;
 import io.memscope.debug.KernelPanicException;
 import io.memscope.gfp.Gfp;
+import io.memscope.sched.CondResched;
 import java.util.List;
 import java.util.Objects;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -214,6 +215,7 @@ public final class Shrinkers {
             slabsScanned.accept(did);
             totalScan -= did;
             scanned += did;
+            CondResched.condResched();
         }
 
         long nextDeferred = Math.max(nr + delta - scanned, 0);

@@ -9,6 +9,7 @@ import static io.memscope.page.PageTableDescriptor.FLAG_WRITEBACK;
 
 import io.memscope.page.PageTable;
 import io.memscope.page.PageWaitTable;
+import io.memscope.sched.CondResched;
 import io.memscope.stat.VmItem;
 import io.memscope.stat.VmStat;
 import java.util.concurrent.atomic.AtomicLong;
@@ -267,6 +268,7 @@ final class Vmscan {
         long activated = 0;
         sc.context("shrink_folio_list");
         for (int i = 0; i < n; i++) {
+            CondResched.condResched();
             int pfn = pages[i];
             int fate;
             if (!waits.trylockPage(pfn)) {

@@ -81,6 +81,8 @@ public final class Task {
     private volatile boolean makeItFail;
     private boolean rtTask;
     private volatile Object oomVictimOf;
+    /** When this task's current slice began: its creation or its last yield in {@link CondResched}. */
+    private long sliceStart = System.nanoTime();
 
     /** The open allocation scopes (see {@link Memalloc}); owned by this task's thread. */
     final ScopeStack scopes = new ScopeStack();
@@ -292,6 +294,20 @@ public final class Task {
             throw new IllegalStateException("local_irq_enable with interrupts already enabled on " + comm());
         }
         irqsDisabledDepth--;
+    }
+
+    /**
+     * The body of {@link CondResched#condResched()} for this (current, virtual) task:
+     * {@code should_resched(0)} — preemptible and the slice used — then yield and start a new slice.
+     */
+    boolean reschedIfSliceUsed(long now) {
+        if ((preemptCount | irqsDisabledDepth | rawLockDepth) != 0 || now - sliceStart < CondResched.SLICE_NANOS) {
+            return false;
+        }
+        // Not Thread.yield(): see CondResched for why a timed park is the yield that works.
+        java.util.concurrent.locks.LockSupport.parkNanos(1L);
+        sliceStart = System.nanoTime();
+        return true;
     }
 
     /** Number of raw spinlocks held (stay atomic even on PREEMPT_RT). */

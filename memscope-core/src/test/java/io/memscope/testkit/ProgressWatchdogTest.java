@@ -57,6 +57,22 @@ class ProgressWatchdogTest {
         }
     }
 
+    @Test
+    void oneStalledCounterTripsWhileAnotherKeepsMoving() throws Exception {
+        AtomicLong writes = new AtomicLong();
+        AtomicLong reads = new AtomicLong(7);
+        try (ProgressWatchdog w = ProgressWatchdog.start(Duration.ofSeconds(2), new String[] {"writes", "reads"},
+                writes::get, reads::get)) {
+            long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+            while (!w.tripped() && System.nanoTime() < deadline) {
+                writes.incrementAndGet(); // the writers run on; the readers do not
+                Thread.sleep(50);
+            }
+            assertThat(w.tripped()).as("a stall of the reads alone trips the watchdog").isTrue();
+            assertThat(w.dump()).startsWith("no progress for ").contains("(reads stuck at 7)");
+        }
+    }
+
     private static void lockBoth(ReentrantLock first, ReentrantLock second, CountDownLatch bothHoldOne, AtomicLong work) {
         try {
             first.lockInterruptibly();
