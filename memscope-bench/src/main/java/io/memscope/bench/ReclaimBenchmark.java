@@ -5,6 +5,7 @@ import io.memscope.gfp.Gfp;
 import io.memscope.page.PageHandle;
 import io.memscope.page.PageTable;
 import io.memscope.page.PageTableDescriptor;
+import io.memscope.page.PageWaitTable;
 import io.memscope.reclaim.FileOwner;
 import io.memscope.reclaim.ShrinkControl;
 import io.memscope.reclaim.Shrinker;
@@ -43,15 +44,23 @@ import org.openjdk.jmh.annotations.Warmup;
 public class ReclaimBenchmark {
     static final int BATCH = 4096;
 
-    /** A page-cache double: one mapped bit per pfn (no object per page), clean pages only. */
+    /**
+     * A page-cache double: one mapped bit per pfn (no object per page), clean pages only. A set bit
+     * owns the page cache's reference. The bit is cleared only under the page lock (by truncation,
+     * or by reclaim, which holds the page locked when it calls {@link #removeMapping}), so a holder
+     * of the page lock that sees the bit set knows that reference is still there — the guarantee
+     * the kernel's {@code folio->mapping} check under {@code folio_lock} gives {@code __remove_mapping}.
+     */
     static final class Mapping implements FileOwner {
         final MemoryManager mm;
         final PageTable pt;
+        final PageWaitTable waits;
         final AtomicIntegerArray mapped;
 
         Mapping(MemoryManager mm) {
             this.mm = mm;
             this.pt = mm.pages().pageTable();
+            this.waits = mm.pageWaitTable();
             this.mapped = new AtomicIntegerArray(mm.pages().totalPages());
             mm.setFileOwner(this);
         }
@@ -68,41 +77,65 @@ public class ReclaimBenchmark {
         }
 
         /**
-         * Truncates {@code pfn} if reclaim has not taken it already, as {@code truncate_inode_pages}
-         * does: first a reference of our own ({@code find_lock_entries}' {@code folio_try_get}), so
-         * that reclaim's refcount freeze in {@link #removeMapping} cannot succeed while we work and
-         * our puts never meet a frozen count; a count of 0 means reclaim has it frozen right now, so
-         * wait for it to finish or give the page back.
+         * Truncates the page at {@code pfn} if it is in the mapping, as {@code truncate_inode_pages}
+         * does. {@code pfn} may be stale (reclaim freed that page and the allocator handed the frame
+         * out again), so, like {@code find_lock_entries}, only a frame whose bit is set is touched:
+         * a reference of our own ({@code folio_try_get}; a count of 0 means reclaim has the page
+         * frozen right now — wait until it finishes or gives the page back), then the page lock and
+         * a re-check of the bit before the page leaves the mapping ({@code truncate_inode_folio}),
+         * and our reference is dropped only after the unlock ({@code folio_batch_release}).
+         *
+         * <p>The page lock is what keeps reclaim's refcount freeze off our reference. Without it,
+         * reclaim could read the bit as set, we clear it and drop the cache's reference, and reclaim
+         * then freezes the count 2 → 0 — its isolation reference plus <em>ours</em>, not the
+         * cache's — so our last put met a frozen count ("folio_put: ... found refcount 0").
          */
         void truncate(int pfn) {
-            while (!pt.refcountTryGet(pfn)) {
+            while (true) {
                 if (mapped.get(pfn) == 0) {
-                    return; // reclaim took it
+                    return; // not in the mapping (reclaim took it, or a stale pfn)
+                }
+                if (pt.refcountTryGet(pfn)) {
+                    break;
                 }
                 Thread.onSpinWait();
             }
-            if (mapped.compareAndSet(pfn, 1, 0)) {
-                mm.lru(0).remove(pfn);
-                mm.lru(0).put(pfn); // the page cache's reference
+            waits.lockPage(pfn);
+            try {
+                if (mapped.compareAndSet(pfn, 1, 0)) { // still ours, now that we hold the page lock
+                    mm.lru(0).remove(pfn);
+                    mm.lru(0).put(pfn); // the page cache's reference; ours keeps the page alive
+                }
+            } finally {
+                waits.unlockPage(pfn);
             }
-            mm.lru(0).put(pfn); // ours
+            mm.lru(0).put(pfn); // ours; frees the page unless reclaim has it isolated
         }
 
         void truncateAll() {
             for (int pfn = 0; pfn < mapped.length(); pfn++) {
-                truncate(pfn);
+                if (mapped.get(pfn) != 0) {
+                    truncate(pfn);
+                }
             }
         }
 
+        /**
+         * {@code __remove_mapping}: reclaim holds the page lock, so the bit cannot be cleared under
+         * us and, when set, the page cache's reference is there; the freeze from 2 (cache +
+         * isolation) then fails whenever anyone else — a truncation waiting for the lock — holds
+         * a reference.
+         */
         @Override
         public boolean removeMapping(int pfn) {
             if (mapped.get(pfn) == 0 || !pt.refcountFreeze(pfn, 2)) {
                 return false;
             }
-            if (!mapped.compareAndSet(pfn, 1, 0) || pt.testPageFlag(pfn, PageTableDescriptor.FLAG_DIRTY)) {
+            if (pt.testPageFlag(pfn, PageTableDescriptor.FLAG_DIRTY)) {
                 pt.refcountUnfreeze(pfn, 2);
                 return false;
             }
+            mapped.set(pfn, 0);
             return true;
         }
 
