@@ -19,22 +19,27 @@ import java.util.function.LongSupplier;
  * kernel's defaults ({@code FAULT_ATTR_INITIALIZER}): probability 0 (off), interval 1, times 1,
  * space 0, verbose 2, task-filter off, stacktrace-depth 32, verbose ratelimit disabled.
  *
- * <p><b>Decision order</b> (exactly the kernel's; the first rule that decides wins):
+ * <p><b>Decision order</b> (exactly that of the current kernel's {@code should_fail_ex()} in
+ * {@code lib/fault-inject.c}, the version with {@code stack_checked} from "fault-injection: make
+ * stacktrace filter works as expected"; the first rule that decides wins):
  * <ol>
- *   <li>in task context, the calling task's {@code fail-nth} ({@link Task#failNth()}): when
- *       non-zero it is decremented; reaching zero forces a failure (whatever the knobs say),
- *       otherwise the answer is "no" without looking at the knobs;</li>
+ *   <li>in task context with a non-zero {@code fail-nth} ({@link Task#failNth()}): the
+ *       stack-trace filter first; when it rejects → no, and {@code fail-nth} is left as it is.
+ *       Otherwise {@code fail-nth} is decremented; reaching zero forces a failure (whatever the
+ *       knobs say, go to the last step), otherwise the answer is "no" without looking at the
+ *       knobs;</li>
  *   <li>probability 0 → no;</li>
  *   <li>task-filter on and the task not marked {@link Task#makeItFail()} (or not in task
- *       context) → no;</li>
+ *       context) → no ({@code fail_task});</li>
  *   <li>times == 0 → no;</li>
+ *   <li>the stack-trace filter rejects → no ({@code fail_stacktrace}; before space, interval
+ *       and the random draw, so a rejected caller consumes none of them);</li>
  *   <li>space &gt; size → space -= size, no;</li>
  *   <li>interval &gt; 1 → count++, and no unless count % interval == 0;</li>
  *   <li>probability &lt;= a random number below 100 → no;</li>
- *   <li>the stack-trace filter rejects → no (this comes <em>after</em> the random draw in
- *       the kernel source, not before space as some summaries say);</li>
- *   <li>otherwise: fail. The report is printed unless {@link #FAULT_NOWARN}, then times is
- *       decremented unless it is −1 (unlimited) or already 0.</li>
+ *   <li>otherwise (and for a fail-nth failure): fail. The report ({@code fail_dump}) is
+ *       printed unless {@link #FAULT_NOWARN}, then times is decremented unless it is −1
+ *       (unlimited) or already 0.</li>
  * </ol>
  *
  * <p><b>Determinism (RELIABILITY D1).</b> The random draw comes from a per-attribute SplitMix64
@@ -147,6 +152,11 @@ public final class FaultAttr {
         if (task.inTask()) {
             int nth = task.failNth();
             if (nth != 0) {
+                // The kernel checks the stack filter before counting fail-nth down: a call
+                // from a rejected caller neither fails nor uses up one of the task's calls.
+                if (!failStacktrace()) {
+                    return false;
+                }
                 // Plain per-task field: only the owning thread reads or writes its fail-nth.
                 task.setFailNth(nth - 1);
                 return nth - 1 == 0 && fail(flags, true);
@@ -162,6 +172,13 @@ public final class FaultAttr {
         if ((int) TIMES.getVolatile(this) == 0) {
             return false;
         }
+        // Before space, interval and the random draw (kernel: "!stack_checked &&
+        // !fail_stacktrace(attr)"; stack_checked is only set on the fail-nth path, which has
+        // returned by now): a rejected caller consumes no space, no count and no draw, so the
+        // decision sequence of the other callers does not depend on it (RELIABILITY D1).
+        if (!failStacktrace()) {
+            return false;
+        }
         if (consumeSpace(size)) {
             return false;
         }
@@ -173,9 +190,6 @@ public final class FaultAttr {
             }
         }
         if (prob <= randomBelow100()) {
-            return false;
-        }
-        if (!failStacktrace()) {
             return false;
         }
         return fail(flags, false);
