@@ -38,17 +38,109 @@ final class FreePath {
         this.preemptRt = a.cfg.preemptRt();
     }
 
-    /** {@code __free_pages(page, order)}; see {@link PageAllocator#freePages(long, int)} for the contract. */
+    /**
+     * {@code __free_pages(page, order)} → {@code ___free_pages()}; see
+     * {@link PageAllocator#freePages(long, int)} for the contract. The caller's reference goes
+     * ({@code put_page_testzero}); the block is freed only when it was the last one. When someone
+     * else still holds a reference, a compound block waits whole for their {@link #putPage}; a
+     * non-compound block of order {@code k > 0} keeps only its first page (as an order-0 page, for
+     * the other holder) and frees the rest at once as blocks of order {@code k-1 .. 0}, as the
+     * kernel does.
+     */
     void freePages(long handle, int order) {
         int pfn = checkFree(handle, order);
         if (preemptRt && !a.mightAlloc.checkFree(Task.current())) {
             return; // refused and reported; the caller still owns the block
+        }
+        int left = pt.refcountAddAndGet(pfn, -1); // put_page_testzero(): fully ordered
+        if (left == 0) {
+            freeFrozen(pfn, order, "__free_pages", 1);
+        } else if (left > 0) {
+            if (order > 0 && (pt.flagsWord(pfn) & PageTableDescriptor.FLAG_HEAD) == 0) {
+                freeTailsOfShared(pfn, order);
+            }
+        } else {
+            pt.refcountAddAndGet(pfn, 1); // it was frozen at 0: not ours to free
+            a.badPage.fail(pfn, "__free_pages", "nonzero _refcount");
+        }
+    }
+
+    /**
+     * {@code free_frozen_pages()} for a block whose count its last holder took to 0: the page-cache
+     * path ({@code folio_put}'s last reference, a frozen count after {@code __remove_mapping}).
+     */
+    void freeFrozenPages(long handle, int order) {
+        int pfn = checkFree(handle, order);
+        if (preemptRt && !a.mightAlloc.checkFree(Task.current())) {
+            return;
+        }
+        freeFrozen(pfn, order, "free_frozen_pages", 0);
+    }
+
+    /**
+     * {@code get_page()}: one more reference on a live block, for a holder who will drop it with
+     * {@link #putPage}. Only a holder of a reference may take another, so the count is at least 1.
+     */
+    void getPage(long handle) {
+        int pfn = checkLive(handle, "get_page");
+        if (!pt.refcountTryGet(pfn)) {
+            a.badPage.fail(pfn, "get_page", "nonzero _refcount"); // frozen: the owner is freeing it
+        }
+    }
+
+    /**
+     * {@code put_page()}: drops one reference; the last frees the block at the order its head has now
+     * (a shared non-compound block was reduced to its first page by {@link #freePages}).
+     */
+    void putPage(long handle) {
+        int pfn = checkLive(handle, "put_page");
+        int left = pt.refcountAddAndGet(pfn, -1);
+        if (left == 0) {
+            freeFrozen(pfn, pt.order(pfn), "put_page", 1);
+        } else if (left < 0) {
+            pt.refcountAddAndGet(pfn, 1);
+            a.badPage.fail(pfn, "put_page", "nonzero _refcount");
+        }
+    }
+
+    /** A live block's head for {@code op}: allocated, and of the handle's generation. */
+    private int checkLive(long handle, String op) {
+        int pfn = PageHandle.pfn(handle);
+        if (Integer.compareUnsigned(pfn, pages) >= 0 || pt.state(pfn) != STATE_ALLOC
+                || pt.gen(pfn) != PageHandle.generation(handle)) {
+            a.reports.staleHandle(handle);
+        }
+        return pfn;
+    }
+
+    /**
+     * {@code free_frozen_pages()} after {@code free_pages_prepare()}'s check: a bad page is reported
+     * and the count restored to {@code restore} (the caller keeps its reference) before the named
+     * error; a clean one goes to the quarantine (debug) or back to a list.
+     */
+    private void freeFrozen(int pfn, int order, String op, int restore) {
+        if (((pt.flagsWord(pfn) & BadPage.CHECK_AT_FREE) | pt.mapping(pfn) | pt.refcount(pfn)) != 0) {
+            a.badPage.fail(pfn, op, BadPage.reasonAtFree(pt, pfn), restore);
         }
         PageDebug debug = a.debug;
         if (debug != null && debug.onFree(pfn, order)) {
             return; // held in quarantine
         }
         releaseBlock(pfn, order, true);
+    }
+
+    /**
+     * The {@code !head} branch of {@code ___free_pages()}: the first page stays allocated (order 0)
+     * for the other holder; the pages after it go back as blocks of order {@code order-1} down to 0.
+     */
+    private void freeTailsOfShared(int pfn, int order) {
+        int mt = pt.listMt(pfn);
+        pt.setBlock(pfn, STATE_ALLOC, 0, mt);
+        for (int o = order - 1; o >= 0; o--) {
+            int piece = pfn + (1 << o);
+            pt.setBlock(piece, STATE_ALLOC, o, mt);
+            freeFrozen(piece, o, "__free_pages", 0);
+        }
     }
 
     /** Validates a free and returns the pfn; throws the named misuse exception otherwise. */

@@ -88,6 +88,8 @@ public final class PageAllocator implements AutoCloseable {
     final ReentrantLock oomLock = new ReentrantLock();
     final MightAlloc mightAlloc;
     final AllocReports reports;
+    /** {@code bad_page()}: the check at the last reference and its report. */
+    final BadPage badPage;
     final SlowPath slow;
     final PageDebug debug;
     final int minFreeKbytes;
@@ -157,6 +159,7 @@ public final class PageAllocator implements AutoCloseable {
         this.access = new BlockAccess(this, memory);
         this.mightAlloc = new MightAlloc(this);
         this.reports = new AllocReports(this);
+        this.badPage = new BadPage(this);
         this.slow = new SlowPath(this);
         this.debug = cfg.debug() ? new PageDebug(this) : null;
         this.freelist = new Freelist(this, slots);
@@ -426,13 +429,53 @@ public final class PageAllocator implements AutoCloseable {
     }
 
     /**
-     * {@code __free_pages(page, order)}: returns a block. Never sleeps. Misuse is detected before the
-     * books change and raised as a named exception: {@link DoubleFreeException},
-     * {@link NotAllocatedFreeException}, {@link ForeignPageFreeException},
-     * {@link WrongOrderFreeException}, {@link TailPageFreeException}, {@link StaleHandleException}.
+     * {@code __free_pages(page, order)}: drops the caller's reference to a block and frees it when
+     * that was the last one ({@code put_page_testzero}). A block freshly allocated has one
+     * reference, so for the common caller this returns the block. If another holder took a
+     * reference with {@link #getPage}, a compound ({@code __GFP_COMP}) block is freed by that
+     * holder's last {@link #putPage}; a non-compound block keeps its first page for the holder and
+     * frees the rest now, as the kernel does. When the last reference goes, the head must be clean
+     * ({@code free_pages_prepare}): no mapping and none of {@code PAGE_FLAGS_CHECK_AT_FREE}, else
+     * {@code BUG: Bad page state} is reported and {@link BadPageStateException} thrown.
+     *
+     * <p>Never sleeps. Misuse is detected before the books change and raised as a named exception:
+     * {@link DoubleFreeException}, {@link NotAllocatedFreeException}, {@link ForeignPageFreeException},
+     * {@link WrongOrderFreeException}, {@link TailPageFreeException}, {@link StaleHandleException},
+     * {@link BadPageStateException} (a frozen count, or a bad page at the last reference).
      */
     public void freePages(long handle, int order) {
         free.freePages(handle, order);
+    }
+
+    /**
+     * {@code free_frozen_pages()}: frees a block whose reference count its last holder already took
+     * to 0 — a page-cache page after {@code folio_put}'s last reference or a successful
+     * {@code folio_ref_freeze}. The same checks as {@link #freePages(long, int)}; a count other than
+     * 0 is a bad page ("nonzero _refcount"). Never sleeps.
+     */
+    public void freeFrozenPages(long handle, int order) {
+        free.freeFrozenPages(handle, order);
+    }
+
+    /**
+     * {@code get_page()}: takes one more reference on a live block for a second holder, who drops it
+     * with {@link #putPage}. The block stays allocated until every reference is gone.
+     *
+     * @throws StaleHandleException if the block is not live under this handle
+     * @throws BadPageStateException if its count is frozen at 0 (its last holder is freeing it)
+     */
+    public void getPage(long handle) {
+        free.getPage(handle);
+    }
+
+    /**
+     * {@code put_page()}: drops one reference; the last one frees the block (after the same
+     * {@code free_pages_prepare} check as {@link #freePages(long, int)}). Never sleeps.
+     *
+     * @throws StaleHandleException if the block is not live under this handle
+     */
+    public void putPage(long handle) {
+        free.putPage(handle);
     }
 
     /** Returns a checked block to the pcp list or the buddy; the debug quarantine's way out. See {@link FreePath}. */

@@ -369,6 +369,12 @@ public final class PageTable {
         setPrev(pfn, v);
     }
 
+    /** Word {@code 2i} and {@code 2i+1} of the record as one raw 64-bit word ({@code dump_page}'s "raw:" line), i in 0..3. */
+    long rawWord(int pfn, int i) {
+        int b = (pfn << RECORD_SHIFT) + 2 * i;
+        return (t[b] & 0xffffffffL) | ((long) t[b + 1] << 32);
+    }
+
     /** {@code %pGp}-style names of the page flags set on {@code pfn}, joined with '|'. */
     public String flagNames(int pfn) {
         int f = pageFlags(pfn);

@@ -399,7 +399,7 @@ public final class Lru {
     // ====================================================================== internals
 
     private void freePage(int pfn) {
-        allocator.freePages(PageHandle.of(pfn, 0, pt.generation(pfn)), 0);
+        allocator.freeFrozenPages(PageHandle.of(pfn, 0, pt.generation(pfn)), 0); // the count is already 0
     }
 
     private void checkNode(int pfn, String op) {

@@ -109,7 +109,8 @@ final class PageCacheFixture implements AutoCloseable {
     /** Reclaim's end of a successful removeMapping: the count is 0, the page goes back to the allocator. */
     void freeReclaimed(int pfn) {
         wait.unlockPage(pfn);
-        mm.freePages(PageHandle.of(pfn, 0, mm.pages().pageTable().generation(pfn)));
+        // The count is frozen at 0 by removeMapping: free_frozen_pages, as shrink_folio_list does.
+        mm.pages().freeFrozenPages(PageHandle.of(pfn, 0, mm.pages().pageTable().generation(pfn)), 0);
     }
 
     /** Reclaim's putback of a page it could not free. */

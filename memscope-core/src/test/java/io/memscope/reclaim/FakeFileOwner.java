@@ -57,6 +57,7 @@ final class FakeFileOwner implements FileOwner {
         for (Integer pfn : mapped) {
             if (mapped.remove(pfn)) {
                 pt.testAndClearPageFlag(pfn, FLAG_DIRTY);
+                pt.setMapping(pfn, 0); // filemap_remove_folio: folio->mapping = NULL
                 mm.lru(0).remove(pfn);
                 mm.lru(0).put(pfn);
             }
@@ -76,6 +77,7 @@ final class FakeFileOwner implements FileOwner {
             pt.refcountUnfreeze(pfn, 2);
             return false;
         }
+        pt.setMapping(pfn, 0); // __filemap_remove_folio: a freed page must have no mapping (bad_page otherwise)
         removed.incrementAndGet();
         return true;
     }
