@@ -9,20 +9,25 @@ import java.util.List;
  * task, then {@code Call Trace:} and the calling thread's frames between {@code <TASK>} and
  * {@code </TASK>}, one per line, innermost first.
  *
- * <p>memscope has no CPUs or UIDs of its own, so the header prints {@code CPU: 0 UID: 0} and
- * the thread's id and name as {@code PID} and {@code Comm}. Frames of the reporting machinery
- * itself (the class passed as {@code skipThrough} and everything called from it) are left out,
- * as the kernel's trace starts at its caller.
+ * <p>The header follows {@code dump_stack_print_info()}'s
+ * {@code "CPU: %d UID: %u PID: %d Comm: %.20s"}: memscope has no UIDs, so it prints {@code UID: 0},
+ * the CPU slot the caller names (0 by default), and the thread's id and name (cut to 20
+ * characters) as {@code PID} and {@code Comm}; the taint, release and build-id fields are left
+ * out. Frames of the reporting machinery itself (the class passed as {@code skipThrough} and
+ * everything called from it) are left out, as the kernel's trace starts at its caller.
  */
 public final class DumpStack {
     private DumpStack() {}
 
     /** The report lines for the calling thread, skipping every frame up to the last one of {@code skipThrough}. */
     public static List<String> lines(Task task, Class<?> skipThrough) {
+        return lines(task, 0, skipThrough);
+    }
+
+    /** As {@link #lines(Task, Class)}, with the header naming CPU slot {@code cpu}. */
+    public static List<String> lines(Task task, int cpu, Class<?> skipThrough) {
         List<String> out = new ArrayList<>();
-        String comm = task.comm();
-        out.add("CPU: 0 UID: 0 PID: " + task.pid() + " Comm: "
-                + (comm.length() > 20 ? comm.substring(0, 20) : comm));
+        out.add(header(task, cpu));
         out.add("Call Trace:");
         out.add(" <TASK>");
         List<StackWalker.StackFrame> frames = StackWalker.getInstance().walk(s -> s.toList());
@@ -41,5 +46,12 @@ public final class DumpStack {
         }
         out.add(" </TASK>");
         return out;
+    }
+
+    /** The {@code dump_stack_print_info()} line: {@code CPU: 0 UID: 0 PID: 42 Comm: main}. */
+    public static String header(Task task, int cpu) {
+        String comm = task.comm();
+        return "CPU: " + cpu + " UID: 0 PID: " + task.pid() + " Comm: "
+                + (comm.length() > 20 ? comm.substring(0, 20) : comm);
     }
 }

@@ -2,14 +2,18 @@ package io.memscope.page;
 
 import static io.memscope.page.PageTableDescriptor.STATE_ALLOC;
 
+import io.memscope.debug.DumpStack;
 import io.memscope.debug.KernelLog;
 import io.memscope.debug.Ratelimit;
 import io.memscope.gfp.Gfp;
 import io.memscope.gfp.MigrateType;
+import io.memscope.gfp.ZoneType;
 import io.memscope.sched.Task;
 import io.memscope.stat.AllocFailureEvent;
 import io.memscope.stat.KernelText;
+import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 
 /**
@@ -103,29 +107,51 @@ public final class AllocReports {
                 + "page allocation from NMI context refused: mode:" + gfpReport(gfp) + ", comm: " + task.comm();
     }
 
-    /** lockdep's report for a sleeping lock taken where only raw spinning is allowed (PREEMPT_RT). */
-    static String invalidWaitContext(Task task, String where) {
-        int ctx = task.inHardirq() ? 2 : 3;
-        return "=============================\n"
-                + "[ BUG: Invalid wait context ]\n"
-                + "-----------------------------\n"
-                + task.comm() + "/" + task.pid() + " is trying to lock:\n"
-                + "(&zone->lock){....}-{3:3}, at: " + where + "\n"
-                + "other info that might help us debug this:\n"
-                + "context-{" + ctx + ":" + ctx + "}\n"
-                + task.rawLockDepth() + " raw lock(s) held by " + task.comm() + "/" + task.pid();
+    /**
+     * lockdep's {@code print_lock_invalid_wait_context()} ({@code kernel/locking/lockdep.c}) for
+     * {@code zone->lock}, a spinlock_t (wait type {@code {3:3}}, LD_WAIT_CONFIG), taken where only
+     * raw spinning is allowed (PREEMPT_RT). {@code context-{n:n}} is {@code task_wait_context()}:
+     * 2 (LD_WAIT_SPIN) in hard interrupt context, 3 (LD_WAIT_CONFIG) in a softirq, else 5
+     * (LD_WAIT_MAX) — the raw lock that makes the context invalid is in the held-lock count, not in
+     * this number. memscope knows only the count of raw locks held, prints no lock addresses and no
+     * held-lock list entries, and names the function without offsets.
+     */
+    static String invalidWaitContext(Task task, int cpu, String where) {
+        int ctx = task.inHardirq() ? 2 : task.inServingSoftirq() ? 3 : 5;
+        int held = task.rawLockDepth();
+        String who = task.comm() + "/" + task.pid();
+        List<String> out = new ArrayList<>();
+        out.add("=============================");
+        out.add("[ BUG: Invalid wait context ]");
+        out.add("memscope lockdep Not tainted"); // print_kernel_ident(), as memscope's lockdep prints it
+        out.add("-----------------------------");
+        out.add(who + " is trying to lock:");
+        out.add("(&zone->lock){....}-{3:3}, at: " + where);
+        out.add("other info that might help us debug this:");
+        out.add("context-{" + ctx + ":" + ctx + "}");
+        out.add(held == 0 ? "no locks held by " + who + "."
+                : held + " lock" + (held == 1 ? "" : "s") + " held by " + who + ":");
+        out.add("stack backtrace:");
+        out.addAll(DumpStack.lines(task, cpu, AllocReports.class));
+        return String.join("\n", out);
     }
 
-    /** {@code __might_resched()}'s report (KERNEL.md §5.4), located at the caller's first frame outside memscope. */
-    static String sleepingInAtomic(Task task) {
+    /**
+     * {@code __might_resched()}'s report (KERNEL.md §5.4, {@code kernel/sched/core.c}), located at
+     * the caller's first frame outside memscope, then {@code dump_stack()}.
+     */
+    static String sleepingInAtomic(Task task, int cpu) {
         String at = StackWalker.getInstance().walk(s -> s
                 .filter(f -> !isAllocatorFrame(f.getClassName()))
                 .findFirst().map(f -> f.getFileName() + ":" + f.getLineNumber()).orElse("?"));
-        return "BUG: sleeping function called from invalid context at " + at + "\n"
-                + "in_atomic(): " + (task.inAtomic() ? 1 : 0) + ", irqs_disabled(): " + (task.irqsDisabled() ? 1 : 0)
-                + ", non_block: 0, pid: " + task.pid() + ", name: " + task.comm() + "\n"
-                + "preempt_count: " + Integer.toHexString(task.preemptCount()) + ", expected: 0\n"
-                + "RCU nest depth: 0, expected: 0";
+        List<String> out = new ArrayList<>();
+        out.add("BUG: sleeping function called from invalid context at " + at);
+        out.add("in_atomic(): " + (task.inAtomic() ? 1 : 0) + ", irqs_disabled(): " + (task.irqsDisabled() ? 1 : 0)
+                + ", non_block: 0, pid: " + task.pid() + ", name: " + task.comm());
+        out.add("preempt_count: " + Integer.toHexString(task.preemptCount()) + ", expected: 0");
+        out.add("RCU nest depth: 0, expected: 0");
+        out.addAll(DumpStack.lines(task, cpu, AllocReports.class));
+        return String.join("\n", out);
     }
 
     /** True for frames of the allocator itself (skipped when reports name the caller). Test classes are callers. */
@@ -137,9 +163,12 @@ public final class AllocReports {
     // ------------------------------------------------------------------ warn_alloc
 
     /**
-     * {@code warn_alloc(gfp, nodemask, "page allocation failure: order:%u", order)}: silent with
-     * __GFP_NOWARN or when ratelimited (10 s, burst 1); else the failure line, the calling stack and
-     * {@code show_mem}. Records a {@code memscope.AllocFailure} JFR event in every case.
+     * {@code warn_alloc(gfp, nodemask, "page allocation failure: order:%u", order)} of
+     * {@code mm/page_alloc.c}: silent with __GFP_NOWARN, when ratelimited (10 s, burst 1), or for a
+     * __GFP_DMA request on a machine without a managed DMA zone ({@code !has_managed_dma()}; tested
+     * after the ratelimit, as the kernel does, so such a call still uses up the interval's burst).
+     * Else the failure line, {@code dump_stack()} ({@link DumpStack}) and
+     * {@code warn_alloc_show_mem()}. Records a {@code memscope.AllocFailure} JFR event in every case.
      */
     void warnAlloc(int gfp, int order, long nodemask, Task task) {
         AllocFailureEvent ev = new AllocFailureEvent();
@@ -153,22 +182,58 @@ public final class AllocReports {
         if ((gfp & Gfp.NOWARN) != 0 || !rs.allow()) {
             return;
         }
+        // ___ratelimit() prints "callbacks suppressed" itself when an interval with misses ends,
+        // whatever its caller does next.
         int suppressed = rs.takeSuppressed();
-        StringBuilder sb = new StringBuilder();
+        List<String> lines = new ArrayList<>();
         if (suppressed > 0) {
-            sb.append(rs.suppressedLine(suppressed)).append('\n');
+            lines.add(rs.suppressedLine(suppressed));
         }
-        sb.append(failureLine(task.comm(), gfp, order, nodemask, task.memsAllowed())).append('\n');
-        sb.append("CPU: ").append(a.currentSlot()).append(" PID: ").append(task.pid()).append(" Comm: ")
-                .append(task.comm()).append('\n');
-        sb.append("Call Trace:\n");
-        StackWalker.getInstance().forEach(f -> {
-            if (!isAllocatorFrame(f.getClassName())) {
-                sb.append(" ").append(f.getClassName()).append('.').append(f.getMethodName()).append('\n');
+        if ((gfp & Gfp.DMA) != 0 && !hasManagedDma()) {
+            if (!lines.isEmpty()) {
+                a.log.printk(KernelLog.Level.WARNING, lines);
             }
-        });
-        sb.append(showMem());
-        a.log.printk(KernelLog.Level.WARNING, sb.toString());
+            return;
+        }
+        lines.add(failureLine(task.comm(), gfp, order, nodemask, task.memsAllowed()));
+        lines.addAll(DumpStack.lines(task, a.currentSlot(), AllocReports.class));
+        lines.addAll(warnAllocShowMem(gfp, nodemask, task).lines().toList());
+        a.log.printk(KernelLog.Level.WARNING, lines);
+    }
+
+    /** {@code has_managed_dma()}: some node's ZONE_DMA has managed pages. */
+    boolean hasManagedDma() {
+        for (Zone z : a.zones) {
+            if (z.type == ZoneType.DMA && z.managedPages() > 0) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * {@code warn_alloc_show_mem()}: {@code show_mem} limited to the zones the request could use
+     * ({@code gfp_zone(gfp)} and below) and, with {@code SHOW_MEM_FILTER_NODES}, to its nodes. The
+     * node filter is dropped for PF_MEMALLOC, PF_EXITING and OOM-victim tasks (unless
+     * __GFP_NOMEMALLOC), outside task context, and for requests that cannot reclaim directly.
+     */
+    String warnAllocShowMem(int gfp, long nodemask, Task task) {
+        boolean filterNodes = true;
+        if ((gfp & Gfp.NOMEMALLOC) == 0
+                && (task.isOomVictim() || (task.flags() & (Task.PF_MEMALLOC | Task.PF_EXITING)) != 0)) {
+            filterNodes = false;
+        }
+        if (!task.inTask() || (gfp & Gfp.DIRECT_RECLAIM) == 0) {
+            filterNodes = false;
+        }
+        ZoneType highest = ZoneType.forGfp(gfp);
+        int maxZoneIdx = highest.isReal() ? highest.ordinal() : ZoneType.COUNT - 1;
+        long nodes = -1L;
+        if (filterNodes) {
+            nodes = nodemask != -1L ? nodemask
+                    : task.memsAllowed() == Task.ALL_NODES ? -1L : task.memsAllowed();
+        }
+        return showMem(maxZoneIdx, nodes);
     }
 
     /** The first line of {@code warn_alloc}, e.g. {@code main: page allocation failure: order:0, mode:0x820(GFP_ATOMIC), nodemask=(null),cpuset=/,mems_allowed=0}. */
@@ -197,20 +262,33 @@ public final class AllocReports {
         return sb.toString();
     }
 
-    /** {@code show_free_areas()} (the part memscope's allocator knows; other counters print 0). */
+    /** {@code show_mem()}: every zone of every node (the part memscope's allocator knows; other counters print 0). */
     public String showMem() {
+        return showMem(ZoneType.COUNT - 1, -1L);
+    }
+
+    /**
+     * {@code __show_mem(filter, nodemask, max_zone_idx)} ({@code mm/show_mem.c}): the per-zone lines
+     * and {@code free_pcp} cover only zones with index at most {@code maxZoneIdx} on the nodes of
+     * {@code nodes} (-1 = all); the global {@code free:} and {@code pages RAM} count everything.
+     */
+    String showMem(int maxZoneIdx, long nodes) {
         StringBuilder sb = new StringBuilder("Mem-Info:\n");
         long free = 0;
         long pcp = 0;
+        List<Zone> shown = new ArrayList<>();
         for (Zone z : a.zones) {
             free += z.freePages();
-            pcp += a.pcpPages(z);
+            if (z.idx <= maxZoneIdx && (nodes & (1L << z.nid)) != 0) {
+                shown.add(z);
+                pcp += a.pcpPages(z);
+            }
         }
         sb.append("active_anon:0 inactive_anon:0 isolated_anon:0\n active_file:0 inactive_file:0 isolated_file:0\n")
                 .append(" unevictable:0 dirty:0 writeback:0\n slab_reclaimable:0 slab_unreclaimable:0\n")
                 .append(" mapped:0 shmem:0 pagetables:0\n sec_pagetables:0 bounce:0\n kernel_misc_reclaimable:0\n")
                 .append(" free:").append(free).append(" free_pcp:").append(pcp).append(" free_cma:0\n");
-        for (Zone z : a.zones) {
+        for (Zone z : shown) {
             long zpcp = a.pcpPages(z);
             sb.append("Node ").append(z.nid).append(' ').append(z.name())
                     .append(" free:").append(kb(z.freePages())).append("kB boost:0kB min:").append(kb(z.minWmark()))
@@ -228,7 +306,7 @@ public final class AllocReports {
             }
             sb.append('\n');
         }
-        for (Zone z : a.zones) {
+        for (Zone z : shown) {
             sb.append(freeAreaLine(z)).append('\n');
         }
         sb.append(a.totalPages()).append(" pages RAM\n0 pages reserved");

@@ -33,7 +33,14 @@ import io.memscope.sched.Task;
  */
 final class MightAlloc {
     private final PageAllocator a;
-    private final Ratelimit sleepRatelimit = new Ratelimit("might_sleep", 1_000_000_000L, 1, System::nanoTime);
+    /** {@code __might_resched()}'s {@code prev_jiffy + HZ}: one report per second. */
+    static final long MIGHT_SLEEP_INTERVAL_NANOS = 1_000_000_000L;
+    /**
+     * The might_sleep rate limit. Volatile only so that {@link #useClock} (called before any
+     * allocation) is seen by every allocating thread.
+     */
+    private volatile Ratelimit sleepRatelimit =
+            new Ratelimit("might_sleep", MIGHT_SLEEP_INTERVAL_NANOS, 1, System::nanoTime);
     /**
      * The machine's fs_reclaim annotation, or null. Set once while the machine is assembled, before
      * any allocation; volatile so a late setter is still seen by allocating threads.
@@ -42,6 +49,14 @@ final class MightAlloc {
 
     MightAlloc(PageAllocator a) {
         this.a = a;
+    }
+
+    /**
+     * Replaces the clock of the might_sleep rate limit (and resets it), so a test can step through
+     * the one-second window without waiting. Call before the machine allocates.
+     */
+    void useClock(java.util.function.LongSupplier clock) {
+        sleepRatelimit = new Ratelimit("might_sleep", MIGHT_SLEEP_INTERVAL_NANOS, 1, clock);
     }
 
     /** Runs the checks for an allocation; false when the context is refused (already reported). */
@@ -60,11 +75,11 @@ final class MightAlloc {
             return false;
         }
         if (a.cfg.preemptRt() && (task.rawLockDepth() > 0 || task.inHardirq())) {
-            a.log.warn(AllocReports.invalidWaitContext(task, "rmqueue"));
+            a.log.warn(AllocReports.invalidWaitContext(task, a.currentSlot(), "rmqueue"));
             return false;
         }
         if ((gfp & Gfp.DIRECT_RECLAIM) != 0 && (task.inAtomic() || task.irqsDisabled()) && sleepRatelimit.allow()) {
-            a.log.warn(AllocReports.sleepingInAtomic(task));
+            a.log.warn(AllocReports.sleepingInAtomic(task, a.currentSlot()));
         }
         return true;
     }
@@ -72,7 +87,7 @@ final class MightAlloc {
     /** PREEMPT_RT rule for frees; false when refused (reported). */
     boolean checkFree(Task task) {
         if (task.rawLockDepth() > 0 || task.inHardirq() || task.inNmi()) {
-            a.log.warn(AllocReports.invalidWaitContext(task, "free_frozen_pages"));
+            a.log.warn(AllocReports.invalidWaitContext(task, a.currentSlot(), "free_frozen_pages"));
             return false;
         }
         return true;

@@ -153,10 +153,14 @@ class MisuseAndContextTest {
         try {
             long ok = mm.allocPages(Gfp.ATOMIC, 0); // no report
             mm.freePages(ok);
+            int line = new Throwable().getStackTrace()[0].getLineNumber() + 1;
             assertThatThrownBy(() -> mm.allocPages(Gfp.KERNEL, 0)).isInstanceOf(KernelPanicException.class)
-                    .hasMessageContaining("BUG: sleeping function called from invalid context at MisuseAndContextTest.java:")
-                    .hasMessageContaining("in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: " + t.pid())
-                    .hasMessageContaining("preempt_count: 1, expected: 0");
+                    .hasMessageStartingWith("Kernel panic - not syncing: panic_on_warn set ...\n")
+                    .satisfies(e -> assertThat(e.getMessage().lines().skip(1).limit(4).toList()).containsExactly(
+                            "BUG: sleeping function called from invalid context at MisuseAndContextTest.java:" + line,
+                            "in_atomic(): 1, irqs_disabled(): 0, non_block: 0, pid: " + t.pid() + ", name: " + t.comm(),
+                            "preempt_count: 1, expected: 0",
+                            "RCU nest depth: 0, expected: 0"));
         } finally {
             t.preemptCountSub(1);
         }
@@ -202,6 +206,39 @@ class MisuseAndContextTest {
             t.preemptCountSub(1);
             t.rawLockExit();
         }
+    }
+
+    /**
+     * RELIABILITY A1: one corruption of the page allocator's books is exactly one validate() error,
+     * and repairing it brings the count back to 0.
+     */
+    @Test
+    void validateCountsExactlyOneErrorPerCorruption() {
+        MemoryManager mm = machines.create(b -> b.zonePages(new long[][] {{0, 0, 1024, 0}}).cpuSlots(1).debug(false));
+        long h = mm.allocPages(Gfp.KERNEL, 0);
+        long keep = mm.allocPages(Gfp.KERNEL, 0);
+        mm.freePages(h); // lands on the per-CPU list
+        Zone z = mm.pages().zones()[0];
+        PerCpuPages pcp = z.pcp[0];
+        assertThat(pcp.countRacy()).isPositive().isLessThan(z.pcpHigh());
+        assertThat(mm.pages().validate()).isZero();
+
+        mm.log().drain();
+        pcp.count++; // the count no longer matches the lists
+        assertThat(mm.pages().validate()).isEqualTo(1);
+        assertThat(mm.log().lines()).containsExactly("memscope: validate: " + z + " slot 0: pcp count "
+                + pcp.count + " but the lists hold " + (pcp.count - 1));
+        pcp.count--;
+        assertThat(mm.pages().validate()).isZero();
+
+        mm.log().drain();
+        z.buddyPgalloc++; // vmstat pgalloc one ahead of the allocated pages
+        assertThat(mm.pages().validate()).isEqualTo(1);
+        assertThat(mm.log().lines()).singleElement().asString().startsWith("memscope: validate: " + z + ": pgalloc ")
+                .endsWith(" but 1 page(s) are allocated");
+        z.buddyPgalloc--;
+        assertThat(mm.pages().validate()).isZero();
+        mm.freePages(keep);
     }
 
     @Test
