@@ -73,124 +73,150 @@ final class SlowPath {
                         "__GFP_NOFAIL from a PF_MEMALLOC context", gfp, order));
             }
         }
-        long originalMask = ac.nodemask;
         restart:
         for (;;) {
             int compactionRetries = 0;
             int[] noProgressLoops = {0};
             Compactor.Result compactResult = Compactor.Result.SKIPPED;
             int compactPriority = Compactor.DEF_COMPACT_PRIORITY;
+            long memsCookie = task.memsAllowed(); // read_mems_allowed_begin(); zonelists never change here
             boolean compactFirst = canCompact && (costly || (order > 0 && ac.migratetype != MigrateType.MOVABLE.ordinal()));
             if (compactFirst) {
                 compactPriority = Compactor.INIT_COMPACT_PRIORITY;
             }
-            ac.nodemask = originalMask;
             int f = AllocFlags.gfpToAllocFlags(gfp, order, task);
-            if (PageAllocator.firstZone(ac.zonelist, ac.highestZoneIdx, ac.nodemask) == null) {
-                return nopageFail(gfp, order, ac, task);
-            }
+            // No eligible zone: goto nopage (a NOFAIL request goes on to retry from there).
+            boolean gotoNopage = PageAllocator.firstZone(ac.zonelist, ac.highestZoneIdx, ac.nodemask) == null;
             boolean first = true;
             retry:
-            for (;;) {
-                if ((f & AllocFlags.KSWAPD) != 0) {
-                    wakeAllKswapds(order, gfp, ac);
-                }
-                if (first) {
-                    // The adjusted alloc_flags might give immediate success: try before anything else.
+            for (;; gotoNopage = false) {
+                attempt:
+                {
+                    if (gotoNopage) {
+                        break attempt;
+                    }
+                    if ((f & AllocFlags.KSWAPD) != 0) {
+                        wakeAllKswapds(order, gfp, ac);
+                    }
+                    if (first) {
+                        // The adjusted alloc_flags might give immediate success: try before anything else.
+                        page = gpff(gfp, order, f, ac, task);
+                        if (page != PageHandle.NULL) {
+                            return got(page, gfp, order);
+                        }
+                        first = false;
+                    }
+                    int reserve = AllocFlags.pfmemallocFlags(gfp, task);
+                    if (reserve != 0) {
+                        f = reserve | (f & (AllocFlags.KSWAPD | AllocFlags.CMA));
+                    }
+                    if ((f & AllocFlags.CPUSET) == 0 || reserve != 0) {
+                        ac.nodemask = -1L; // memory policies can be ignored: system-oriented request
+                    }
                     page = gpff(gfp, order, f, ac, task);
                     if (page != PageHandle.NULL) {
                         return got(page, gfp, order);
                     }
-                    first = false;
-                }
-                int reserve = AllocFlags.pfmemallocFlags(gfp, task);
-                if (reserve != 0) {
-                    f = reserve | (f & (AllocFlags.KSWAPD | AllocFlags.CMA));
-                }
-                if ((f & AllocFlags.CPUSET) == 0 || reserve != 0) {
-                    ac.nodemask = -1L; // memory policies can be ignored: system-oriented request
-                }
-                page = gpff(gfp, order, f, ac, task);
-                if (page != PageHandle.NULL) {
-                    return got(page, gfp, order);
-                }
-                if (!canDirectReclaim) {
-                    break;
-                }
-                if ((task.flags() & Task.PF_MEMALLOC) != 0) {
-                    break; // no recursion into reclaim
-                }
-                long[] progress = {0};
-                if (!compactFirst) {
-                    page = directReclaim(gfp, order, f, ac, task, progress);
+                    if (!canDirectReclaim) {
+                        break attempt;
+                    }
+                    if ((task.flags() & Task.PF_MEMALLOC) != 0) {
+                        break attempt; // no recursion into reclaim
+                    }
+                    long[] progress = {0};
+                    if (!compactFirst) {
+                        page = directReclaim(gfp, order, f, ac, task, progress);
+                        if (page != PageHandle.NULL) {
+                            return got(page, gfp, order);
+                        }
+                    }
+                    Compactor.Result[] cr = {compactResult};
+                    page = directCompact(gfp, order, f, ac, task, compactPriority, cr);
+                    compactResult = cr[0];
                     if (page != PageHandle.NULL) {
                         return got(page, gfp, order);
                     }
-                }
-                Compactor.Result[] cr = {compactResult};
-                page = directCompact(gfp, order, f, ac, task, compactPriority, cr);
-                compactResult = cr[0];
-                if (page != PageHandle.NULL) {
-                    return got(page, gfp, order);
-                }
-                if (compactFirst) {
-                    if ((gfp & Gfp.NORETRY) != 0 && (gfp & Gfp.THISNODE) != 0) {
-                        break;
+                    if (compactFirst) {
+                        if ((gfp & Gfp.NORETRY) != 0 && (gfp & Gfp.THISNODE) != 0) {
+                            break attempt;
+                        }
+                        if ((gfp & Gfp.NORETRY) == 0) {
+                            compactPriority = Compactor.DEF_COMPACT_PRIORITY;
+                        }
+                        compactFirst = false;
+                        continue retry;
                     }
-                    if ((gfp & Gfp.NORETRY) == 0) {
-                        compactPriority = Compactor.DEF_COMPACT_PRIORITY;
+                    if ((gfp & Gfp.NORETRY) != 0) {
+                        break attempt;
                     }
-                    compactFirst = false;
-                    continue retry;
-                }
-                if ((gfp & Gfp.NORETRY) != 0) {
-                    break;
-                }
-                if (costly && (!canCompact || (gfp & Gfp.RETRY_MAYFAIL) == 0)) {
-                    break;
-                }
-                if (shouldReclaimRetry(gfp, order, ac, f, progress[0], noProgressLoops, task)) {
-                    continue retry;
-                }
-                if (progress[0] > 0 && canCompact) {
-                    int[] prio = {compactPriority};
-                    int[] retries = {compactionRetries};
-                    boolean again = shouldCompactRetry(order, compactResult, prio, retries);
-                    compactPriority = prio[0];
-                    compactionRetries = retries[0];
-                    if (again) {
+                    if (costly && (!canCompact || (gfp & Gfp.RETRY_MAYFAIL) == 0)) {
+                        break attempt;
+                    }
+                    if (checkRetryCpuset(memsCookie, ac, task)) {
+                        continue restart;
+                    }
+                    if (shouldReclaimRetry(gfp, order, ac, f, progress[0], noProgressLoops, task)) {
+                        continue retry;
+                    }
+                    if (progress[0] > 0 && canCompact) {
+                        int[] prio = {compactPriority};
+                        int[] retries = {compactionRetries};
+                        boolean again = shouldCompactRetry(order, compactResult, prio, retries);
+                        compactPriority = prio[0];
+                        compactionRetries = retries[0];
+                        if (again) {
+                            continue retry;
+                        }
+                    }
+                    // defrag_mode (drop ALLOC_NOFRAGMENT and retry) is not modelled: memscope has no such sysctl.
+                    if (checkRetryCpuset(memsCookie, ac, task)) {
+                        continue restart; // avoid an unnecessary OOM kill
+                    }
+                    boolean[] oomProgress = {false};
+                    page = mayOom(gfp, order, ac, task, oomProgress);
+                    if (page != PageHandle.NULL) {
+                        return got(page, gfp, order);
+                    }
+                    if (task.isOomVictim() && ((f & AllocFlags.OOM) != 0 || (gfp & Gfp.NOMEMALLOC) != 0)) {
+                        break attempt; // victims may fail
+                    }
+                    if (oomProgress[0]) {
+                        noProgressLoops[0] = 0;
+                        park();
                         continue retry;
                     }
                 }
-                boolean[] oomProgress = {false};
-                page = mayOom(gfp, order, ac, task, oomProgress);
-                if (page != PageHandle.NULL) {
-                    return got(page, gfp, order);
+                // nopage:
+                if (checkRetryCpuset(memsCookie, ac, task)) {
+                    continue restart;
                 }
-                if (task.isOomVictim() && ((f & AllocFlags.OOM) != 0 || (gfp & Gfp.NOMEMALLOC) != 0)) {
-                    break; // victims may fail
+                if (!nofail || !canDirectReclaim) {
+                    return nopageFail(gfp, order, ac, task); // NOFAIL without direct reclaim: v6.12+ fails after the WARN above
                 }
-                if (oomProgress[0]) {
-                    noProgressLoops[0] = 0;
-                    park();
-                    continue retry;
-                }
-                break;
-            }
-            // nopage:
-            if (nofail) {
-                if (!canDirectReclaim) {
-                    return nopageFail(gfp, order, ac, task); // v6.12+: fails after the WARN above
-                }
+                // Reserves for a request that must not fail, but not ALLOC_NO_WATERMARKS: that could
+                // deplete the whole reserve.
                 page = cpusetFallback(gfp, order, AllocFlags.MIN_RESERVE, ac, task);
                 if (page != PageHandle.NULL) {
                     return got(page, gfp, order);
                 }
-                park(); // cond_resched(); then retry
-                continue restart;
+                park(); // cond_resched(); goto retry: counters, priority, flags and nodemask are kept
             }
-            return nopageFail(gfp, order, ac, task);
         }
+    }
+
+    /**
+     * {@code check_retry_cpuset()}: true (restart) when the caller's nodemask does not intersect the
+     * cpuset's mems_allowed (the nodemask is then dropped), or when mems_allowed changed since
+     * {@code restart} ({@code read_mems_allowed_retry}). {@code check_retry_zonelist()} never fires:
+     * memscope has no memory hotplug, so zonelists never change.
+     */
+    private static boolean checkRetryCpuset(long memsCookie, AllocContext ac, Task task) {
+        long mems = task.memsAllowed();
+        if (mems != Task.ALL_NODES && ac.nodemask != -1L && (ac.nodemask & mems) == 0) {
+            ac.nodemask = -1L;
+            return true;
+        }
+        return mems != memsCookie;
     }
 
     private long got(long page, int gfp, int order) {
