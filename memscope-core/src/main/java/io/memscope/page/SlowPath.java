@@ -4,6 +4,7 @@ import io.memscope.gfp.Gfp;
 import io.memscope.gfp.MigrateType;
 import io.memscope.gfp.ZoneType;
 import io.memscope.sched.CondResched;
+import io.memscope.sched.Memalloc;
 import io.memscope.sched.Task;
 import io.memscope.stat.AllocStallEvent;
 import io.memscope.stat.PageAllocEvent;
@@ -280,12 +281,22 @@ final class SlowPath {
         return page;
     }
 
-    /** {@code __alloc_pages_direct_compact()}: order 0 never compacts. */
+    /**
+     * {@code __alloc_pages_direct_compact()}: order 0 never compacts; compaction runs with
+     * {@code PF_MEMALLOC} set ({@code memalloc_noreclaim_save()}), so what it allocates (migration
+     * targets) uses the reserves and never recurses into reclaim or compaction.
+     */
     private long directCompact(int gfp, int order, int f, AllocContext ac, Task task, int prio, Compactor.Result[] result) {
         if (order == 0) {
             return PageHandle.NULL;
         }
-        Compactor.Result r = a.compactor.tryToCompactPages(a, gfp, order, prio);
+        Compactor.Result r;
+        int noreclaim = Memalloc.memallocNoreclaimSave();
+        try {
+            r = a.compactor.tryToCompactPages(a, gfp, order, prio);
+        } finally {
+            Memalloc.memallocNoreclaimRestore(noreclaim);
+        }
         result[0] = r;
         if (r == Compactor.Result.SKIPPED) {
             return PageHandle.NULL;

@@ -42,6 +42,8 @@ class SlowPathRulesTest {
         final AtomicInteger reclaimableCalls = new AtomicInteger();
         final AtomicInteger ooms = new AtomicInteger();
         final List<Integer> priorities = new CopyOnWriteArrayList<>();
+        /** Whether PF_MEMALLOC was set during each compaction call. */
+        final List<Boolean> compactedUnderMemalloc = new CopyOnWriteArrayList<>();
         private final AtomicInteger calls = new AtomicInteger();
         /** Call number (from 1) → pages reported reclaimed. */
         volatile IntToLongFunction onReclaim = n -> 0;
@@ -82,6 +84,7 @@ class SlowPathRulesTest {
         public Result tryToCompactPages(PageAllocator allocator, int gfp, int order, int priority) {
             bound();
             priorities.add(priority);
+            compactedUnderMemalloc.add(io.memscope.sched.Task.current().hasFlags(io.memscope.sched.Task.PF_MEMALLOC));
             return onCompact.apply(priorities.size());
         }
 
@@ -128,6 +131,10 @@ class SlowPathRulesTest {
         assertThat(h.reclaims.get()).isZero();
         assertThat(h.priorities).containsExactly(Compactor.PRIO_ASYNC);
         assertThat(mm.vmstat().get(VmItem.COMPACT_STALL) - stalls).isEqualTo(1);
+        assertThat(h.compactedUnderMemalloc).as("__alloc_pages_direct_compact: memalloc_noreclaim_save()")
+                .containsExactly(true);
+        assertThat(io.memscope.sched.Task.current().hasFlags(io.memscope.sched.Task.PF_MEMALLOC))
+                .as("restored afterwards").isFalse();
         assertThat(h.ooms.get()).isZero();
         freeAll(mm, held);
     }
