@@ -52,9 +52,22 @@ final class FreePath {
         if (preemptRt && !a.mightAlloc.checkFree(Task.current())) {
             return; // refused and reported; the caller still owns the block
         }
-        int left = pt.refcountAddAndGet(pfn, -1); // put_page_testzero(): fully ordered
+        // put_page_testzero(). When the caller's reference is the only one, the block comes back
+        // with plain stores: no atomic is needed because no one can be adding a reference at the
+        // same time. The kernel needs its atomic decrement for speculative references (GUP-fast,
+        // RCU page-cache lookups) that may land on any page; memscope takes speculative references
+        // only under the page-cache index lock and, in LRU isolation, on pages with PG_lru set,
+        // which are never freed here (PG_lru at the last free is a bad page). Any other second
+        // holder took its reference with getPage while holding one, so its increment happened
+        // before the owner's free and the owner reads 2 here. A count read as other than 1 takes
+        // the fully ordered decrement.
+        if (pt.refcount(pfn) == 1) {
+            freeFrozen(pfn, order, "__free_pages", 1, 1);
+            return;
+        }
+        int left = pt.refcountAddAndGet(pfn, -1);
         if (left == 0) {
-            freeFrozen(pfn, order, "__free_pages", 1);
+            freeFrozen(pfn, order, "__free_pages", 0, 1);
         } else if (left > 0) {
             if (order > 0 && (pt.flagsWord(pfn) & PageTableDescriptor.FLAG_HEAD) == 0) {
                 freeTailsOfShared(pfn, order);
@@ -74,7 +87,7 @@ final class FreePath {
         if (preemptRt && !a.mightAlloc.checkFree(Task.current())) {
             return;
         }
-        freeFrozen(pfn, order, "free_frozen_pages", 0);
+        freeFrozen(pfn, order, "free_frozen_pages", 0, 0);
     }
 
     /**
@@ -96,7 +109,7 @@ final class FreePath {
         int pfn = checkLive(handle, "put_page");
         int left = pt.refcountAddAndGet(pfn, -1);
         if (left == 0) {
-            freeFrozen(pfn, pt.order(pfn), "put_page", 1);
+            freeFrozen(pfn, pt.order(pfn), "put_page", 0, 1);
         } else if (left < 0) {
             pt.refcountAddAndGet(pfn, 1);
             a.badPage.fail(pfn, "put_page", "nonzero _refcount");
@@ -114,17 +127,25 @@ final class FreePath {
     }
 
     /**
-     * {@code free_frozen_pages()} after {@code free_pages_prepare()}'s check: a bad page is reported
-     * and the count restored to {@code restore} (the caller keeps its reference) before the named
-     * error; a clean one goes to the quarantine (debug) or back to a list.
+     * {@code free_frozen_pages()} after {@code free_pages_prepare()}'s check. {@code held} is the count
+     * the record still shows for the caller (1 on {@link #freePages}' unshared path, which skips
+     * the decrement, else 0). A bad page is reported with the count the kernel would show (0) and
+     * then given back to the caller ({@code restore} added) before the named error; a clean one
+     * goes to the quarantine (debug) or back to a list.
      */
-    private void freeFrozen(int pfn, int order, String op, int restore) {
-        if (((pt.flagsWord(pfn) & BadPage.CHECK_AT_FREE) | pt.mapping(pfn) | pt.refcount(pfn)) != 0) {
+    private void freeFrozen(int pfn, int order, String op, int held, int restore) {
+        if (((pt.flagsWord(pfn) & BadPage.CHECK_AT_FREE) | pt.mapping(pfn) | (pt.refcount(pfn) - held)) != 0) {
+            if (held != 0) {
+                pt.refcountAddAndGet(pfn, -held); // as put_page_testzero() would have left it
+            }
             a.badPage.fail(pfn, op, BadPage.reasonAtFree(pt, pfn), restore);
         }
         PageDebug debug = a.debug;
-        if (debug != null && debug.onFree(pfn, order)) {
-            return; // held in quarantine
+        if (debug != null) {
+            pt.setRefcount(pfn, 0); // a quarantined block shows the count of a freed one
+            if (debug.onFree(pfn, order)) {
+                return; // held in quarantine
+            }
         }
         releaseBlock(pfn, order, true);
     }
@@ -139,7 +160,7 @@ final class FreePath {
         for (int o = order - 1; o >= 0; o--) {
             int piece = pfn + (1 << o);
             pt.setBlock(piece, STATE_ALLOC, o, mt);
-            freeFrozen(piece, o, "__free_pages", 0);
+            freeFrozen(piece, o, "__free_pages", 0, 0);
         }
     }
 
