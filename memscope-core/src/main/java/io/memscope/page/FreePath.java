@@ -61,6 +61,17 @@ final class FreePath {
         // holder took its reference with getPage while holding one, so its increment happened
         // before the owner's free and the owner reads 2 here. A count read as other than 1 takes
         // the fully ordered decrement.
+        // The common case — sole reference, clean page, no debug — stays small enough to inline
+        // whole into the caller; everything else is out of line.
+        if (pt.soleAndCleanAtFree(pfn, BadPage.CHECK_AT_FREE) && a.debug == null) {
+            releaseBlock(pfn, order, true);
+            return;
+        }
+        freePagesSlow(pfn, order);
+    }
+
+    /** The rest of {@link #freePages}: a shared or frozen count, a bad page, or debug mode. */
+    private void freePagesSlow(int pfn, int order) {
         if (pt.refcount(pfn) == 1) {
             freeFrozen(pfn, order, "__free_pages", 1, 1);
             return;

@@ -131,6 +131,17 @@ public final class PageTable {
         t[(pfn << RECORD_SHIFT) + REFCOUNT_WORD] = v;
     }
 
+    /**
+     * The free path's common case in one look at the record: the count is 1 (the caller's
+     * reference only), there is no mapping, and none of {@code checkAtFree}'s flags is set. Plain
+     * reads; see {@code FreePath.freePages} for why they are enough.
+     */
+    boolean soleAndCleanAtFree(int pfn, int checkAtFree) {
+        int b = pfn << RECORD_SHIFT;
+        int[] t = this.t;
+        return ((t[b + REFCOUNT_WORD] - 1) | (t[b + FLAGS_WORD] & checkAtFree) | t[b + MAPPING_WORD]) == 0;
+    }
+
     /** {@code page_ref_add_return()}: atomic add, full fence (volatile semantics), returns the new count. */
     public int refcountAddAndGet(int pfn, int delta) {
         return (int) INTS.getAndAdd(t, (pfn << RECORD_SHIFT) + REFCOUNT_WORD, delta) + delta;
