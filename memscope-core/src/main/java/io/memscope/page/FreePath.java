@@ -29,6 +29,8 @@ final class FreePath {
     private final int pages;
     private final CpuSlots slots;
     private final boolean preemptRt;
+    /** No PREEMPT_RT rule and no debug checks: {@link #freePages} may take its one-look path. */
+    private final boolean fastFree;
 
     FreePath(PageAllocator a, CpuSlots slots) {
         this.a = a;
@@ -36,6 +38,7 @@ final class FreePath {
         this.pages = a.pages;
         this.slots = slots;
         this.preemptRt = a.cfg.preemptRt();
+        this.fastFree = !preemptRt && !a.cfg.debug(); // a.debug is built after this path
     }
 
     /**
@@ -48,30 +51,36 @@ final class FreePath {
      * kernel does.
      */
     void freePages(long handle, int order) {
+        int pfn = PageHandle.pfn(handle);
+        // The common case — a live block with the caller's reference only, clean, no debug, no
+        // PREEMPT_RT rule to apply — is one look at the record (the checks of checkFree and
+        // free_pages_prepare together) and small enough to inline whole into the caller.
+        if (fastFree && Integer.compareUnsigned(pfn, pages) < 0
+                && pt.freeFastPathOk(pfn, order, PageHandle.generation(handle), BadPage.CHECK_AT_FREE)) {
+            releaseBlock(pfn, order, true);
+            return;
+        }
+        freePagesSlow(handle, order);
+    }
+
+    /**
+     * The whole of {@link #freePages}: misuse checks with named errors, the PREEMPT_RT rule, then
+     * {@code put_page_testzero()}.
+     *
+     * <p>When the caller's reference is the only one, the block comes back with plain stores: no
+     * atomic is needed because no one can be adding a reference at the same time. The kernel needs
+     * its atomic decrement for speculative references (GUP-fast, RCU page-cache lookups) that may
+     * land on any page; memscope takes speculative references only under the page-cache index lock
+     * and, in LRU isolation, on pages with PG_lru set, which are never freed here (PG_lru at the
+     * last free is a bad page). Any other second holder took its reference with getPage while
+     * holding one, so its increment happened before the owner's free and the owner reads 2 here.
+     * A count read as other than 1 takes the fully ordered decrement.
+     */
+    private void freePagesSlow(long handle, int order) {
         int pfn = checkFree(handle, order);
         if (preemptRt && !a.mightAlloc.checkFree(Task.current())) {
             return; // refused and reported; the caller still owns the block
         }
-        // put_page_testzero(). When the caller's reference is the only one, the block comes back
-        // with plain stores: no atomic is needed because no one can be adding a reference at the
-        // same time. The kernel needs its atomic decrement for speculative references (GUP-fast,
-        // RCU page-cache lookups) that may land on any page; memscope takes speculative references
-        // only under the page-cache index lock and, in LRU isolation, on pages with PG_lru set,
-        // which are never freed here (PG_lru at the last free is a bad page). Any other second
-        // holder took its reference with getPage while holding one, so its increment happened
-        // before the owner's free and the owner reads 2 here. A count read as other than 1 takes
-        // the fully ordered decrement.
-        // The common case — sole reference, clean page, no debug — stays small enough to inline
-        // whole into the caller; everything else is out of line.
-        if (pt.soleAndCleanAtFree(pfn, BadPage.CHECK_AT_FREE) && a.debug == null) {
-            releaseBlock(pfn, order, true);
-            return;
-        }
-        freePagesSlow(pfn, order);
-    }
-
-    /** The rest of {@link #freePages}: a shared or frozen count, a bad page, or debug mode. */
-    private void freePagesSlow(int pfn, int order) {
         if (pt.refcount(pfn) == 1) {
             freeFrozen(pfn, order, "__free_pages", 1, 1);
             return;

@@ -132,14 +132,20 @@ public final class PageTable {
     }
 
     /**
-     * The free path's common case in one look at the record: the count is 1 (the caller's
-     * reference only), there is no mapping, and none of {@code checkAtFree}'s flags is set. Plain
-     * reads; see {@code FreePath.freePages} for why they are enough.
+     * The free path's common case in one look at the record: the head of an allocated block of
+     * {@code order} with the handle's generation ({@code __free_pages}' checks), a count of 1 (the
+     * caller's reference only), no mapping, and none of {@code checkAtFree}'s flags
+     * ({@code free_pages_prepare}'s). Plain reads of one half cache line, combined without
+     * branches; false sends the free down the full path, which tells the cases apart. See
+     * {@code FreePath.freePages} for why plain reads are enough.
      */
-    boolean soleAndCleanAtFree(int pfn, int checkAtFree) {
+    boolean freeFastPathOk(int pfn, int order, int generation, int checkAtFree) {
         int b = pfn << RECORD_SHIFT;
         int[] t = this.t;
-        return ((t[b + REFCOUNT_WORD] - 1) | (t[b + FLAGS_WORD] & checkAtFree) | t[b + MAPPING_WORD]) == 0;
+        int gen = t[b + GEN_WORD]; // the record's last word first: one bounds check covers the others
+        int want = (STATE_ALLOC << STATE_SHIFT) | (order << ORDER_SHIFT);
+        return (((t[b + FLAGS_WORD] & (STATE_MASK | ORDER_MASK | checkAtFree)) ^ want) | ((gen & GEN_MASK) ^ generation)
+                | (t[b + REFCOUNT_WORD] - 1) | t[b + MAPPING_WORD]) == 0;
     }
 
     /** {@code page_ref_add_return()}: atomic add, full fence (volatile semantics), returns the new count. */
