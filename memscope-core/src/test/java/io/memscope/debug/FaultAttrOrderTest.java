@@ -27,27 +27,22 @@ import org.junit.jupiter.api.Test;
  * every call made from a test method is a "rejected caller".
  */
 class FaultAttrOrderTest {
-    static final long SEED = Long.getLong("memscope.test.seed", 20261122L);
+    static final long SEED = FaultAttrFixture.SEED;
     private static final String SELF = FaultAttrOrderTest.class.getName();
 
     private final KernelLog log = new KernelLog(4096, true);
 
     @AfterEach
     void resetTask() {
-        Task.current().setFailNth(0);
-        Task.current().setMakeItFail(false);
+        FaultAttrFixture.resetTask();
     }
 
     private FaultAttr attr() {
-        return new FaultAttr("fail_test", log, SEED).setVerbose(0);
+        return FaultAttrFixture.attr(log);
     }
 
     private static List<Boolean> run(FaultAttr a, int n) {
-        List<Boolean> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            out.add(a.shouldFail(1));
-        }
-        return out;
+        return FaultAttrFixture.run(a, n);
     }
 
     // ------------------------------------------------------------------ fail-nth path

@@ -3,7 +3,6 @@ package io.memscope.debug;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.memscope.sched.Task;
-import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterEach;
@@ -15,26 +14,21 @@ import org.junit.jupiter.api.Test;
  * text (D4).
  */
 class FaultAttrTest {
-    static final long SEED = Long.getLong("memscope.test.seed", 20261122L);
+    static final long SEED = FaultAttrFixture.SEED;
 
     private final KernelLog log = new KernelLog(4096, true);
 
     @AfterEach
     void resetTask() {
-        Task.current().setFailNth(0);
-        Task.current().setMakeItFail(false);
+        FaultAttrFixture.resetTask();
     }
 
     private FaultAttr attr() {
-        return new FaultAttr("fail_test", log, SEED).setVerbose(0);
+        return FaultAttrFixture.attr(log);
     }
 
     private static List<Boolean> run(FaultAttr a, int n) {
-        List<Boolean> out = new ArrayList<>(n);
-        for (int i = 0; i < n; i++) {
-            out.add(a.shouldFail(1));
-        }
-        return out;
+        return FaultAttrFixture.run(a, n);
     }
 
     @Test

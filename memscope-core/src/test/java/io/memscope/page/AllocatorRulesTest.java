@@ -1,5 +1,7 @@
 package io.memscope.page;
 
+import static io.memscope.page.HeldPages.exhaust;
+import static io.memscope.page.HeldPages.freeAll;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -30,22 +32,6 @@ class AllocatorRulesTest {
             b.zonePages(new long[][] {{0, 0, 4096, 0}}).cpuSlots(1);
             more.accept(b);
         });
-    }
-
-    /** Allocates order-0 pages with {@code gfp} until it fails; returns the handles. */
-    private static List<Long> exhaust(MemoryManager mm, int gfp) {
-        List<Long> held = new ArrayList<>();
-        for (long h; (h = mm.allocPages(gfp | Gfp.NOWARN | Gfp.NORETRY, 0)) != PageHandle.NULL; ) {
-            held.add(h);
-        }
-        return held;
-    }
-
-    private static void freeAll(MemoryManager mm, List<Long> held) {
-        for (long h : held) {
-            mm.freePages(h);
-        }
-        held.clear();
     }
 
     @Test

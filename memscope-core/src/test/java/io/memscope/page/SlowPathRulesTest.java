@@ -1,5 +1,6 @@
 package io.memscope.page;
 
+import static io.memscope.page.HeldPages.exhaust;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.memscope.MemoryManager;
@@ -101,19 +102,8 @@ class SlowPathRulesTest {
                 .directReclaimer(h).oomKiller(h).compactor(h).panicOnWarn(false));
     }
 
-    /** Allocates order-0 pages with {@code gfp} (NORETRY, NOWARN) until it fails; adds them to {@code held}. */
-    private static List<Long> exhaust(MemoryManager mm, int gfp, List<Long> held) {
-        for (long h; (h = mm.allocPages(gfp | Gfp.NOWARN | Gfp.NORETRY, 0)) != PageHandle.NULL; ) {
-            held.add(h);
-        }
-        return held;
-    }
-
     private static void freeAll(MemoryManager mm, List<Long> held) {
-        for (long h : held) {
-            mm.freePages(h);
-        }
-        held.clear();
+        HeldPages.freeAll(mm, held);
         mm.drainAllPages();
     }
 
