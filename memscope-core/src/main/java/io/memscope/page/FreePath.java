@@ -85,16 +85,45 @@ final class FreePath {
             freeFrozen(pfn, order, "__free_pages", 1, 1);
             return;
         }
+        if (order > 0 && pt.refcount(pfn) > 1 && (pt.flagsWord(pfn) & PageTableDescriptor.FLAG_HEAD) == 0) {
+            freeShared(pfn, order);
+            return;
+        }
         int left = pt.refcountAddAndGet(pfn, -1);
         if (left == 0) {
             freeFrozen(pfn, order, "__free_pages", 0, 1);
-        } else if (left > 0) {
-            if (order > 0 && (pt.flagsWord(pfn) & PageTableDescriptor.FLAG_HEAD) == 0) {
-                freeTailsOfShared(pfn, order);
-            }
-        } else {
+        } else if (left < 0) {
             pt.refcountAddAndGet(pfn, 1); // it was frozen at 0: not ours to free
             a.badPage.fail(pfn, "__free_pages", "nonzero _refcount");
+        }
+        // left > 0: another holder frees it with its last put_page
+    }
+
+    /**
+     * The {@code !head} branch of {@code ___free_pages()} for a non-compound block of order
+     * {@code order > 0} that someone else holds a reference to: the first page stays allocated for
+     * the other holder, as an order-0 page; the pages after it go back as blocks of order
+     * {@code order-1} down to 0.
+     *
+     * <p>Ordering: the head is made order 0 <em>before</em> the caller's reference goes. The other
+     * holder's {@link #putPage} frees the head at the order it reads from the record, and that put
+     * is the last only if it comes after our decrement in the count's total order, so it reads
+     * order 0. Retyping after the decrement (the kernel's order of steps, safe there because a
+     * non-compound page carries no order) would let a put that lands between the two free the whole
+     * block while we free its tail pages: a double free. If the other holder dropped its
+     * reference first, our decrement is the last and we free the head ourselves.
+     */
+    private void freeShared(int pfn, int order) {
+        int mt = pt.listMt(pfn);
+        pt.setBlock(pfn, STATE_ALLOC, 0, mt);
+        int left = pt.refcountAddAndGet(pfn, -1); // fully ordered: publishes the retyped head
+        for (int o = order - 1; o >= 0; o--) {
+            int piece = pfn + (1 << o);
+            pt.setBlock(piece, STATE_ALLOC, o, mt);
+            freeFrozen(piece, o, "__free_pages", 0, 0);
+        }
+        if (left == 0) {
+            freeFrozen(pfn, 0, "__free_pages", 0, 1);
         }
     }
 
@@ -168,20 +197,6 @@ final class FreePath {
             }
         }
         releaseBlock(pfn, order, true);
-    }
-
-    /**
-     * The {@code !head} branch of {@code ___free_pages()}: the first page stays allocated (order 0)
-     * for the other holder; the pages after it go back as blocks of order {@code order-1} down to 0.
-     */
-    private void freeTailsOfShared(int pfn, int order) {
-        int mt = pt.listMt(pfn);
-        pt.setBlock(pfn, STATE_ALLOC, 0, mt);
-        for (int o = order - 1; o >= 0; o--) {
-            int piece = pfn + (1 << o);
-            pt.setBlock(piece, STATE_ALLOC, o, mt);
-            freeFrozen(piece, o, "__free_pages", 0, 0);
-        }
     }
 
     /** Validates a free and returns the pfn; throws the named misuse exception otherwise. */

@@ -137,6 +137,11 @@ class WritebackTest {
         PageCache.Config cfg = PageCache.Config.defaults().withDirtyBytes(256 * 4096, 16 * 4096);
         try (PageCacheFixture f = new PageCacheFixture(cfg, true)) {
             AddressSpace as = f.file("bg");
+            // The flusher checks the background threshold whenever it looks for work, its first look
+            // at start-up included: let it get to its wait first, so that the only way it can learn
+            // of the 40 dirty pages is the wake-up under test (a late-starting flusher wrote them on
+            // its own before balance_dirty_pages looked, and no wake-up was counted).
+            await(() -> f.bdi.thread().getState() == Thread.State.TIMED_WAITING, "the flusher idle");
             byte[] data = pages(40, 9);
             as.performWrite(0, data, 0, data.length);
             f.cache.dirtyThrottle().balanceDirtyPagesRatelimited(as);
