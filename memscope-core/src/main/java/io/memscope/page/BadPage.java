@@ -64,11 +64,19 @@ final class BadPage {
      * last that applies: flags, then the reference count, then the mapping.
      */
     static String reasonAtFree(PageTable pt, int pfn) {
+        return reasonAtFree(pt, pfn, 0);
+    }
+
+    /**
+     * {@link #reasonAtFree(PageTable, int)} for a page whose count still shows the {@code held}
+     * reference the caller is about to drop (a check made before the decrement).
+     */
+    static String reasonAtFree(PageTable pt, int pfn, int held) {
         String reason = null;
         if (pt.mapping(pfn) != 0) {
             reason = "non-NULL mapping";
         }
-        if (pt.refcount(pfn) != 0) {
+        if (pt.refcount(pfn) != held) {
             reason = "nonzero _refcount";
         }
         if ((pt.pageFlags(pfn) & CHECK_AT_FREE) != 0) {
@@ -128,7 +136,7 @@ final class BadPage {
         out.add(String.format("raw: %016x %016x %016x %016x", pt.rawWord(pfn, 0), pt.rawWord(pfn, 1),
                 pt.rawWord(pfn, 2), pt.rawWord(pfn, 3)));
         out.add("page dumped because: " + reason);
-        out.addAll(DumpStack.lines(task, BadPage.class));
+        out.addAll(DumpStack.lines(task, a.currentSlot(), BadPage.class));
         return out;
     }
 }

@@ -55,18 +55,28 @@ final class ExactAlloc {
         return PageHandle.of(pfn, 0, pt.gen(pfn));
     }
 
-    /** See {@link PageAllocator#freePagesExact}: every page is checked before any is freed. */
+    /**
+     * See {@link PageAllocator#freePagesExact}: every page is checked before any is freed — the
+     * misuse checks of a free, and {@code free_pages_prepare}'s bad-page check for each page whose
+     * reference is the caller's alone (a page someone else also holds is only put, as the kernel's
+     * {@code free_page} does).
+     */
     void freePagesExact(long handle, long size) {
         PageTable pt = a.pt;
         int used = pagesFor(size);
         int pfn = PageHandle.pfn(handle);
-        free.checkFree(handle, 0);
-        for (int i = 1; i < used; i++) {
+        for (int i = 0; i < used; i++) {
             if (pfn + i >= a.pages) {
                 throw new ForeignPageFreeException("free_pages_exact: expected " + used + " pages from pfn 0x"
                         + Integer.toHexString(pfn) + ", found the end of memory at 0x" + Integer.toHexString(a.pages));
             }
-            free.checkFree(PageHandle.of(pfn + i, 0, pt.gen(pfn + i)), 0);
+            free.checkFree(i == 0 ? handle : PageHandle.of(pfn + i, 0, pt.gen(pfn + i)), 0);
+            if (pt.refcount(pfn + i) == 1) {
+                String reason = BadPage.reasonAtFree(pt, pfn + i, 1);
+                if (reason != null) {
+                    a.badPage.fail(pfn + i, "free_pages_exact", reason);
+                }
+            }
         }
         for (int i = 0; i < used; i++) {
             free.freePages(PageHandle.of(pfn + i, 0, pt.gen(pfn + i)), 0);

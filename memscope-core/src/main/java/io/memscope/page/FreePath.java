@@ -114,8 +114,19 @@ final class FreePath {
      * reference first, our decrement is the last and we free the head ourselves.
      */
     private void freeShared(int pfn, int order) {
+        // The pages after the first are ours alone: check them all before anything changes, so a
+        // bad one leaves the block as it was (the caller keeps its reference and its order).
+        for (int o = order - 1; o >= 0; o--) {
+            int piece = pfn + (1 << o);
+            String reason = BadPage.reasonAtFree(pt, piece);
+            if (reason != null) {
+                a.badPage.fail(piece, "__free_pages", reason);
+            }
+        }
         int mt = pt.listMt(pfn);
-        pt.setBlock(pfn, STATE_ALLOC, 0, mt);
+        // The other holder may lock the head page meanwhile (a CAS on the same word): retype with a
+        // CAS too, so its PG_locked is neither lost nor brought back.
+        pt.setBlockAtomic(pfn, STATE_ALLOC, 0, mt);
         int left = pt.refcountAddAndGet(pfn, -1); // fully ordered: publishes the retyped head
         for (int o = order - 1; o >= 0; o--) {
             int piece = pfn + (1 << o);
@@ -123,7 +134,9 @@ final class FreePath {
             freeFrozen(piece, o, "__free_pages", 0, 0);
         }
         if (left == 0) {
-            freeFrozen(pfn, 0, "__free_pages", 0, 1);
+            // The other holder dropped its reference between our look and our decrement. A bad head
+            // now throws with the caller's reference back on what is an order-0 page by this point.
+            freeFrozen(pfn, 0, "__free_pages (the shared block's first page, now order 0)", 0, 1);
         }
     }
 

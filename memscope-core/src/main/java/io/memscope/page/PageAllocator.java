@@ -298,7 +298,8 @@ public final class PageAllocator implements AutoCloseable {
 
     /**
      * {@code free_pages_exact(addr, size)}: frees the pages of an {@link #allocPagesExact} allocation.
-     * Every page is checked before any is freed (misuse throws as {@link #freePages(long, int)} does).
+     * Every page is checked before any is freed: misuse throws as {@link #freePages(long, int)} does,
+     * and a page that would be freed while bad ({@code bad_page}) throws {@link BadPageStateException}.
      */
     public void freePagesExact(long handle, long size) {
         exact.freePagesExact(handle, size);

@@ -83,6 +83,21 @@ public final class PageTable {
         t[i] = withBlock(t[i], state, order, mt);
     }
 
+    /**
+     * {@link #setBlock} for a head whose page flags another holder may change at the same time (its
+     * page lock is a compare-and-set on this word): only the state, order and list-type bits change.
+     */
+    void setBlockAtomic(int pfn, int state, int order, int mt) {
+        int i = (pfn << RECORD_SHIFT) + FLAGS_WORD;
+        for (int w = (int) INTS.getVolatile(t, i); ; ) {
+            int seen = (int) INTS.compareAndExchange(t, i, w, withBlock(w, state, order, mt));
+            if (seen == w) {
+                return;
+            }
+            w = seen;
+        }
+    }
+
     /** Clears state/order/list type of a page (it becomes an inner page of some block). */
     void clearBlock(int pfn) {
         int i = (pfn << RECORD_SHIFT) + FLAGS_WORD;
@@ -333,7 +348,17 @@ public final class PageTable {
 
     // ---- reference count for shared pages ----
 
-    /** {@code folio_try_get()}: takes a reference unless the count is 0 (the page is being freed). */
+    /**
+     * {@code folio_try_get()}: takes a reference unless the count is 0 (the page is being freed).
+     *
+     * <p>Contract: a <em>speculative</em> reference — one taken by a thread that does not already
+     * hold one — may be taken only on pages whose last reference goes through
+     * {@code PageAllocator.freeFrozenPages} or {@code putPage} (page-cache and LRU pages), never on a
+     * page its owner frees with {@code freePages}: that free takes a sole reference back with plain
+     * stores (see {@code FreePath.freePages}), so a speculative reference landing at the same moment
+     * would be lost. memscope's own speculative references (page-cache lookups under the index
+     * lock, LRU isolation of PG_lru pages) keep to this.
+     */
     public boolean refcountTryGet(int pfn) {
         int i = (pfn << RECORD_SHIFT) + REFCOUNT_WORD;
         while (true) {

@@ -94,6 +94,7 @@ final class SlowPath {
                 attempt:
                 {
                     if (gotoNopage) {
+                        first = false; // the first attempt comes before the kernel's retry: label
                         break attempt;
                     }
                     if ((f & AllocFlags.KSWAPD) != 0) {

@@ -278,7 +278,7 @@ public final class Lru {
             lock.lock();
             try {
                 unlink(pfn, pt.testPageFlag(pfn, FLAG_ACTIVE) ? ACTIVE : INACTIVE);
-                pt.testAndClearPageFlag(pfn, FLAG_LRU | FLAG_ACTIVE);
+                pt.testAndClearPageFlag(pfn, FLAG_LRU | FLAG_ACTIVE | FLAG_UNEVICTABLE); // __folio_clear_lru_flags
             } finally {
                 lock.unlock();
             }
@@ -359,7 +359,7 @@ public final class Lru {
             pt.setPageFlagAtomic(pfn, FLAG_LRU);
             if (pt.refcountAddAndGet(pfn, -1) == 0) {
                 unlink(pfn, lru);
-                pt.testAndClearPageFlag(pfn, FLAG_LRU | FLAG_ACTIVE);
+                pt.testAndClearPageFlag(pfn, FLAG_LRU | FLAG_ACTIVE | FLAG_UNEVICTABLE); // __folio_clear_lru_flags
                 free = true;
             }
         } finally {

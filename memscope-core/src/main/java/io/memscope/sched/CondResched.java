@@ -33,9 +33,12 @@ package io.memscope.sched;
  * resubmitted and taken again before the waiting task. {@code LockSupport.parkNanos(1)} unmounts
  * the thread and resubmits it only when its timer fires, so the carrier takes the next task
  * first; the waiting thread ran within 2 ms ({@code CondReschedTest} keeps that scenario). A park
- * may consume a pending {@code unpark} permit; that is harmless, because every park-based wait
- * rechecks its condition after it announces itself, and {@code condResched} is never called inside
- * such a wait. An interrupted thread's park returns at once, so it does not yield.
+ * may consume a pending {@code unpark} permit instead of parking (that slice's yield is then
+ * skipped; the next slice yields); consuming it is harmless, because every park-based wait rechecks
+ * its condition after it announces itself, and {@code condResched} is never called inside such a
+ * wait. A park returns at once while the interrupt status is set, so the status is cleared around
+ * the park and set again; setting it unparks the thread, so an interrupted thread parks twice, the
+ * first taking that permit.
  *
  * <p>Where memscope calls it: where the kernel does in the loops a virtual thread can spend long
  * in — {@code generic_perform_write()} after each page, {@code filemap_read()} before each page,

@@ -304,8 +304,19 @@ public final class Task {
         if ((preemptCount | irqsDisabledDepth | rawLockDepth) != 0 || now - sliceStart < CondResched.SLICE_NANOS) {
             return false;
         }
-        // Not Thread.yield(): see CondResched for why a timed park is the yield that works.
+        // Not Thread.yield(): see CondResched for why a timed park is the yield that works. A park
+        // returns at once while the interrupt status is set, so clear it around the park and set it
+        // again: an interrupted thread that keeps working must still give its carrier away.
+        boolean interrupted = Thread.interrupted();
+        if (interrupted) {
+            // Setting the status again (below) also unparks the thread, so the previous call left a
+            // permit behind: this park takes it, the next one yields.
+            java.util.concurrent.locks.LockSupport.parkNanos(1L);
+        }
         java.util.concurrent.locks.LockSupport.parkNanos(1L);
+        if (interrupted) {
+            thread.interrupt();
+        }
         sliceStart = System.nanoTime();
         return true;
     }

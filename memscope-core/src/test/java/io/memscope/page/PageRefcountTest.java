@@ -65,6 +65,45 @@ class PageRefcountTest {
     }
 
     @Test
+    void aBadPageAmongTheTailsOfASharedBlockLeavesTheBlockAsItWas() {
+        MemoryManager mm = machine();
+        PageAllocator pa = mm.pages();
+        PageTable pt = pa.pageTable();
+        long h = mm.allocPages(Gfp.KERNEL, 2);
+        int pfn = PageHandle.pfn(h);
+        pa.getPage(h);
+        long allocated = pa.allocatedPages();
+        pt.setPageFlags(pfn + 2, PageTableDescriptor.FLAG_WRITEBACK); // the order-1 piece's first page
+        assertThatThrownBy(() -> mm.freePages(h, 2)).isInstanceOf(BadPageStateException.class)
+                .hasMessageContaining("on pfn 0x" + Integer.toHexString(pfn + 2));
+        assertThat(pa.allocatedPages()).isEqualTo(allocated);
+        assertThat(pt.order(pfn)).as("still the whole block").isEqualTo(2);
+        assertThat(pt.refcount(pfn)).as("the caller's reference is still there").isEqualTo(2);
+        assertThat(pa.validate()).isZero();
+        pt.clearPageFlags(pfn + 2, PageTableDescriptor.FLAG_WRITEBACK);
+        mm.freePages(h, 2);
+        pa.putPage(h);
+        assertThat(pa.validate()).isZero();
+    }
+
+    @Test
+    void freePagesExactChecksEveryPageForBadStateBeforeFreeingAny() {
+        MemoryManager mm = machine();
+        PageAllocator pa = mm.pages();
+        PageTable pt = pa.pageTable();
+        long h = mm.pages().allocPagesExact(3 * 4096L, Gfp.KERNEL);
+        int pfn = PageHandle.pfn(h);
+        long allocated = pa.allocatedPages();
+        pt.setMapping(pfn + 2, 5);
+        assertThatThrownBy(() -> pa.freePagesExact(h, 3 * 4096L)).isInstanceOf(BadPageStateException.class)
+                .hasMessageStartingWith("free_pages_exact: ").hasMessageContaining("found non-NULL mapping");
+        assertThat(pa.allocatedPages()).as("nothing was freed").isEqualTo(allocated);
+        pt.setMapping(pfn + 2, 0);
+        pa.freePagesExact(h, 3 * 4096L);
+        assertThat(pa.allocatedPages()).isEqualTo(allocated - 3);
+    }
+
+    @Test
     void theOwnersFreeOfAnUnsharedBlockFreesIt() {
         MemoryManager mm = machine();
         PageAllocator pa = mm.pages();

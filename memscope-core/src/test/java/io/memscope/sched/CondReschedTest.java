@@ -29,18 +29,38 @@ class CondReschedTest {
      */
     @Test
     void cpuBoundVirtualThreadsThatCallCondReschedLetAnotherVirtualThreadRun() throws Exception {
+        lateThreadRunsWhileSpinnersHoldEveryCarrier(false);
+    }
+
+    /**
+     * The same with the spinners' interrupt status set: a park returns at once while it is set, so
+     * condResched must clear it around the park (and set it again) to give the carrier away.
+     */
+    @Test
+    void interruptedVirtualThreadsStillGiveTheirCarrierAwayAndStayInterrupted() throws Exception {
+        lateThreadRunsWhileSpinnersHoldEveryCarrier(true);
+    }
+
+    private static void lateThreadRunsWhileSpinnersHoldEveryCarrier(boolean interrupted) throws Exception {
         int n = carriers();
+        java.util.concurrent.atomic.AtomicInteger lostInterrupts = new java.util.concurrent.atomic.AtomicInteger();
         AtomicBoolean ran = new AtomicBoolean();
         CountDownLatch allSpinning = new CountDownLatch(n);
         long giveUp = System.nanoTime() + TimeUnit.SECONDS.toNanos(10);
         List<Thread> spinners = new ArrayList<>();
         for (int i = 0; i < n; i++) {
             spinners.add(Thread.ofVirtual().name("spinner" + i).start(() -> {
+                if (interrupted) {
+                    Thread.currentThread().interrupt();
+                }
                 allSpinning.countDown();
                 long x = 0;
                 while (!ran.get() && System.nanoTime() < giveUp) {
                     x += System.identityHashCode(ran); // CPU-bound work, no blocking
                     CondResched.condResched();
+                    if (interrupted && !Thread.currentThread().isInterrupted()) {
+                        lostInterrupts.incrementAndGet();
+                    }
                 }
                 assertThat(x).isNotNegative();
             }));
@@ -56,6 +76,7 @@ class CondReschedTest {
         assertThat(ran.get()).as("the late virtual thread ran while %d spinners held the %d carriers (waited %d ms)",
                 n, n, waitedMs).isTrue();
         assertThat(giveUp - System.nanoTime()).as("it ran before the spinners gave up").isPositive();
+        assertThat(lostInterrupts.get()).as("interrupt status kept").isZero();
     }
 
     @Test
